@@ -1,0 +1,11 @@
+//! kcl-bridge: a native replacement for the Java KCL MultiLangDaemon.
+//!
+//! See `ARCHITECTURE.md` for the codemap and the invariants.
+
+pub mod checkpoint;
+pub mod child;
+pub mod cli;
+pub mod config;
+pub mod protocol;
+pub mod replay;
+pub mod transcript;

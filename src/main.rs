@@ -1,0 +1,3 @@
+fn main() -> std::process::ExitCode {
+    kcl_bridge::cli::main()
+}
