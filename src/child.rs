@@ -1,1 +1,541 @@
-//! child (in progress)
+//! One child process per shard lease, and the exchanges with it (`multilang-protocol.md` §1, §3).
+//!
+//! A [`ShardChild`] spawns `executableName` (split on spaces, no shell), writes protocol lines to
+//! its stdin from a writer task, reads its stdout on the caller's task and forwards its stderr
+//! line by line from a third task, so a multi-MB message and a chatty child never deadlock. Each
+//! action is one exchange: send it, answer checkpoint requests, wait for the matching `status`.
+//!
+//! Unlike Java, a failing child (spawn failure, crash, timeout, protocol violation) is an error
+//! for its own shard only; the caller decides what happens next. Nothing here knows DynamoDB:
+//! accepted checkpoints go to a [`CheckpointSink`].
+
+use std::io;
+use std::process::{ExitStatus, Stdio};
+use std::time::Duration;
+
+use bytes::BytesMut;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio::process::{Child, ChildStderr, ChildStdout, Command};
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+use tokio_util::codec::Decoder;
+use tracing::{debug, error, info, warn};
+
+use crate::checkpoint::{CheckpointSink, CheckpointState, Decision, ExtendedSequenceNumber, Window};
+use crate::protocol::{self, Action, ChildLine, FromChild, LineDecoder, Record};
+use crate::transcript::{Direction, Transcript};
+
+/// How to start and bound a child.
+#[derive(Debug, Clone)]
+pub struct ChildSpec {
+    /// `executableName` split on spaces.
+    pub argv: Vec<String>,
+    /// `timeoutInSeconds`: the longest wait for each message from the child.
+    pub timeout: Option<Duration>,
+    /// After closing a child's stdin, how long it may take to exit before SIGTERM, then SIGKILL.
+    pub exit_grace: Duration,
+}
+
+/// Why a child's session ended early. Each is fatal to that child only.
+#[derive(Debug, thiserror::Error)]
+pub enum ChildError {
+    #[error("cannot start the record processor {program:?}: {source}")]
+    Spawn {
+        program: String,
+        #[source]
+        source: io::Error,
+    },
+    #[error("the record processor exited ({status}) while {action} was pending")]
+    Exited { action: Action, status: String },
+    #[error("the record processor did not answer {action} within {}s", timeout.as_secs_f64())]
+    Timeout { action: Action, timeout: Duration },
+    #[error("the record processor answered {got:?} while {action} was pending (expected status for {action})")]
+    WrongResponse { action: Action, got: Option<String> },
+    #[error("cannot write to the record processor while {action} was pending: {source}")]
+    Write {
+        action: Action,
+        #[source]
+        source: io::Error,
+    },
+    #[error("cannot read the record processor's output while {action} was pending: {source}")]
+    Read {
+        action: Action,
+        #[source]
+        source: io::Error,
+    },
+    #[error("{action} cannot be sent now: {reason}")]
+    OutOfOrder { action: Action, reason: &'static str },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Started,
+    Initialized,
+    /// `shutdownRequested` was answered: only `leaseLost`/`shardEnded` may follow.
+    ShutdownRequested,
+    Ended,
+    Failed,
+}
+
+/// Reads lines from a pipe with [`LineDecoder`]; cancel-safe (its state lives in `self`).
+struct LineReader<R> {
+    inner: R,
+    buf: BytesMut,
+    decoder: LineDecoder,
+    eof: bool,
+}
+
+impl<R: AsyncRead + Unpin> LineReader<R> {
+    fn new(inner: R) -> Self {
+        LineReader {
+            inner,
+            buf: BytesMut::with_capacity(8 * 1024),
+            decoder: LineDecoder::default(),
+            eof: false,
+        }
+    }
+
+    /// The next line, or `None` at end of stream.
+    async fn next_line(&mut self) -> io::Result<Option<BytesMut>> {
+        loop {
+            if let Some(line) = self.decoder.decode(&mut self.buf)? {
+                return Ok(Some(line));
+            }
+            if self.eof {
+                return self.decoder.decode_eof(&mut self.buf);
+            }
+            // Large reads, so that a multi-MB line is not read 64 bytes at a time.
+            if self.buf.capacity() - self.buf.len() < 16 * 1024 {
+                self.buf.reserve(64 * 1024);
+            }
+            if self.inner.read_buf(&mut self.buf).await? == 0 {
+                self.eof = true;
+            }
+        }
+    }
+}
+
+/// A running child process bound to one shard.
+pub struct ShardChild {
+    shard_id: String,
+    process: Child,
+    /// Messages to write to stdin; dropping it closes the child's stdin once the queue drains.
+    stdin: Option<mpsc::UnboundedSender<Vec<u8>>>,
+    /// Fires with the error if a stdin write fails.
+    write_failed: Option<oneshot::Receiver<io::Error>>,
+    writer: Option<JoinHandle<()>>,
+    stdout: LineReader<ChildStdout>,
+    stderr: Option<JoinHandle<()>>,
+    timeout: Option<Duration>,
+    exit_grace: Duration,
+    transcript: Option<Transcript>,
+    phase: Phase,
+}
+
+impl ShardChild {
+    /// Starts the child for `shard_id`. It inherits the daemon's environment and working
+    /// directory, and runs in its own process group, so a Ctrl-C at the terminal reaches the
+    /// daemon only and the daemon decides how the child ends.
+    pub fn spawn(spec: &ChildSpec, shard_id: &str, transcript: Option<Transcript>) -> Result<ShardChild, ChildError> {
+        let Some((program, args)) = spec.argv.split_first() else {
+            return Err(ChildError::Spawn {
+                program: String::new(),
+                source: io::Error::new(io::ErrorKind::InvalidInput, "executableName is empty"),
+            });
+        };
+        let mut process = Command::new(program)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0)
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|source| ChildError::Spawn {
+                program: program.clone(),
+                source,
+            })?;
+        let (Some(stdin), Some(stdout), Some(stderr)) = (process.stdin.take(), process.stdout.take(), process.stderr.take())
+        else {
+            return Err(ChildError::Spawn {
+                program: program.clone(),
+                source: io::Error::other("the child's pipes were not created"),
+            });
+        };
+        info!(pid = process.id(), program = %program, "started record processor");
+
+        let (tx, mut rx) = mpsc::unbounded_channel::<Vec<u8>>();
+        let (failed_tx, failed_rx) = oneshot::channel();
+        let writer = tokio::spawn(async move {
+            let mut stdin = stdin;
+            while let Some(message) = rx.recv().await {
+                let written = match stdin.write_all(&message).await {
+                    Ok(()) => stdin.flush().await,
+                    Err(e) => Err(e),
+                };
+                if let Err(e) = written {
+                    // The receiver is gone only if the child was already dropped.
+                    failed_tx.send(e).unwrap_or_default();
+                    return;
+                }
+            }
+            // Dropping `stdin` here closes the pipe: the child sees EOF.
+        });
+        let stderr = tokio::spawn(forward_stderr(stderr, shard_id.to_owned()));
+        Ok(ShardChild {
+            shard_id: shard_id.to_owned(),
+            process,
+            stdin: Some(tx),
+            write_failed: Some(failed_rx),
+            writer: Some(writer),
+            stdout: LineReader::new(stdout),
+            stderr: Some(stderr),
+            timeout: spec.timeout,
+            exit_grace: spec.exit_grace,
+            transcript,
+            phase: Phase::Started,
+        })
+    }
+
+    pub fn shard_id(&self) -> &str {
+        &self.shard_id
+    }
+
+    pub fn pid(&self) -> Option<u32> {
+        self.process.id()
+    }
+
+    /// `initialize` with the lease's checkpoint (`None` only if the lease has none).
+    pub async fn initialize<S: CheckpointSink>(
+        &mut self,
+        checkpoint: Option<&ExtendedSequenceNumber>,
+        state: &mut CheckpointState,
+        sink: &mut S,
+    ) -> Result<(), ChildError> {
+        self.expect_phase(Action::Initialize, &[Phase::Started], "initialize was already sent")?;
+        let mut msg = Vec::new();
+        protocol::encode_initialize(
+            &mut msg,
+            &self.shard_id,
+            checkpoint.map(|c| c.sequence_number.as_str()),
+            checkpoint.map(|c| c.sub_sequence_number),
+        );
+        self.exchange(Action::Initialize, msg, Window::Closed, state, sink).await?;
+        self.phase = Phase::Initialized;
+        Ok(())
+    }
+
+    /// `processRecords`: the records become checkpointable before the message is sent.
+    pub async fn process_records<S: CheckpointSink>(
+        &mut self,
+        records: &[Record],
+        millis_behind_latest: Option<i64>,
+        state: &mut CheckpointState,
+        sink: &mut S,
+    ) -> Result<(), ChildError> {
+        self.expect_phase(
+            Action::ProcessRecords,
+            &[Phase::Initialized],
+            "records go only to an initialized child that is not shutting down",
+        )?;
+        for r in records {
+            if let Some(seq) = crate::checkpoint::SequenceNumber::parse(&r.sequence_number) {
+                state.delivered(ExtendedSequenceNumber::new(seq, r.sub_sequence_number));
+            }
+        }
+        let mut msg = Vec::new();
+        protocol::encode_process_records(&mut msg, records, millis_behind_latest);
+        self.exchange(Action::ProcessRecords, msg, Window::UpToDelivered, state, sink).await
+    }
+
+    /// `shutdownRequested`: the child may checkpoint what it was sent. As in Java, a wrong
+    /// `status` here is logged and does not fail the session.
+    pub async fn shutdown_requested<S: CheckpointSink>(
+        &mut self,
+        state: &mut CheckpointState,
+        sink: &mut S,
+    ) -> Result<(), ChildError> {
+        self.expect_phase(Action::ShutdownRequested, &[Phase::Initialized], "not initialized, or already shutting down")?;
+        let mut msg = Vec::new();
+        protocol::encode_bare(&mut msg, Action::ShutdownRequested);
+        match self
+            .exchange(Action::ShutdownRequested, msg, Window::UpToDelivered, state, sink)
+            .await
+        {
+            Err(ChildError::WrongResponse { got, .. }) => {
+                error!(?got, "record processor failed to complete the shutdown notification; continuing");
+                self.phase = Phase::ShutdownRequested;
+                Ok(())
+            }
+            Err(e) => Err(e),
+            Ok(()) => {
+                self.phase = Phase::ShutdownRequested;
+                Ok(())
+            }
+        }
+    }
+
+    /// `leaseLost`: no checkpoint is possible. Ends the session.
+    pub async fn lease_lost<S: CheckpointSink>(&mut self, state: &mut CheckpointState, sink: &mut S) -> Result<(), ChildError> {
+        self.expect_phase(Action::LeaseLost, &[Phase::Initialized, Phase::ShutdownRequested], "not initialized")?;
+        let mut msg = Vec::new();
+        protocol::encode_bare(&mut msg, Action::LeaseLost);
+        self.exchange(Action::LeaseLost, msg, Window::Closed, state, sink).await?;
+        self.phase = Phase::Ended;
+        Ok(())
+    }
+
+    /// `shardEnded`: the child should checkpoint `SHARD_END`. Ends the session; the caller checks
+    /// `state.last_checkpoint()` to see whether it did.
+    pub async fn shard_ended<S: CheckpointSink>(&mut self, state: &mut CheckpointState, sink: &mut S) -> Result<(), ChildError> {
+        self.expect_phase(Action::ShardEnded, &[Phase::Initialized, Phase::ShutdownRequested], "not initialized")?;
+        let mut msg = Vec::new();
+        protocol::encode_bare(&mut msg, Action::ShardEnded);
+        self.exchange(Action::ShardEnded, msg, Window::ShardEnd, state, sink).await?;
+        self.phase = Phase::Ended;
+        Ok(())
+    }
+
+    fn expect_phase(&self, action: Action, allowed: &[Phase], reason: &'static str) -> Result<(), ChildError> {
+        if allowed.contains(&self.phase) {
+            Ok(())
+        } else if self.phase == Phase::Failed {
+            Err(ChildError::OutOfOrder {
+                action,
+                reason: "the record processor already failed",
+            })
+        } else {
+            Err(ChildError::OutOfOrder { action, reason })
+        }
+    }
+
+    fn send(&mut self, action: Action, msg: Vec<u8>) -> Result<(), ChildError> {
+        if let Some(t) = &self.transcript {
+            t.record(&self.shard_id, Direction::ToChild, &msg);
+        }
+        let sent = self.stdin.as_ref().map(|tx| tx.send(msg));
+        match sent {
+            Some(Ok(())) => Ok(()),
+            _ => Err(ChildError::Write {
+                action,
+                source: io::Error::new(io::ErrorKind::BrokenPipe, "the child's stdin is closed"),
+            }),
+        }
+    }
+
+    /// One exchange: send `msg`, then serve checkpoint requests until the matching `status`.
+    async fn exchange<S: CheckpointSink>(
+        &mut self,
+        action: Action,
+        msg: Vec<u8>,
+        window: Window,
+        state: &mut CheckpointState,
+        sink: &mut S,
+    ) -> Result<(), ChildError> {
+        let result = self.exchange_inner(action, msg, window, state, sink).await;
+        if let Err(e) = &result {
+            if !matches!(e, ChildError::WrongResponse { action: Action::ShutdownRequested, .. }) {
+                self.phase = Phase::Failed;
+            }
+        }
+        result
+    }
+
+    async fn exchange_inner<S: CheckpointSink>(
+        &mut self,
+        action: Action,
+        msg: Vec<u8>,
+        window: Window,
+        state: &mut CheckpointState,
+        sink: &mut S,
+    ) -> Result<(), ChildError> {
+        self.send(action, msg)?;
+        loop {
+            match self.next_message(action).await? {
+                FromChild::Status { response_for } => {
+                    if response_for.as_deref() == Some(action.as_str()) {
+                        debug!(%action, "status received");
+                        return Ok(());
+                    }
+                    return Err(ChildError::WrongResponse { action, got: response_for });
+                }
+                FromChild::Checkpoint {
+                    sequence_number,
+                    sub_sequence_number,
+                } => {
+                    let error = match state.decide(window, sequence_number.as_deref(), sub_sequence_number) {
+                        Decision::NoOp => None,
+                        Decision::Refuse(e) => Some(e),
+                        Decision::Write(at) => match sink.save(&at).await {
+                            Ok(()) => {
+                                debug!(checkpoint = %at, "checkpoint stored");
+                                state.saved(at);
+                                None
+                            }
+                            Err(e) => Some(e),
+                        },
+                    };
+                    if let Some(e) = error {
+                        warn!(%action, requested = ?sequence_number, error = e.java_name(), "checkpoint refused");
+                    }
+                    let mut reply = Vec::new();
+                    protocol::encode_checkpoint_reply(
+                        &mut reply,
+                        sequence_number.as_deref(),
+                        sub_sequence_number,
+                        error.map(|e| e.java_name()),
+                    );
+                    self.send(action, reply)?;
+                }
+            }
+        }
+    }
+
+    /// Waits for the next decodable message. Blank and skipped lines do not restart the clock.
+    async fn next_message(&mut self, action: Action) -> Result<FromChild, ChildError> {
+        let deadline = self.timeout.map(|t| Instant::now() + t);
+        loop {
+            let stdout = &mut self.stdout;
+            let write_failed = &mut self.write_failed;
+            let failed = async {
+                match write_failed.as_mut() {
+                    Some(rx) => rx.await,
+                    None => std::future::pending().await,
+                }
+            };
+            let expired = async {
+                match deadline {
+                    Some(d) => tokio::time::sleep_until(d).await,
+                    None => std::future::pending().await,
+                }
+            };
+            let line = tokio::select! {
+                biased;
+                line = stdout.next_line() => line,
+                failed = failed => {
+                    self.write_failed = None;
+                    match failed {
+                        Ok(source) => return Err(ChildError::Write { action, source }),
+                        // The writer ended without an error: nothing to report here.
+                        Err(_) => continue,
+                    }
+                }
+                () = expired => {
+                    error!(%action, "timed out waiting for the record processor's status; terminating it");
+                    return Err(ChildError::Timeout { action, timeout: self.timeout.unwrap_or_default() });
+                }
+            };
+            let line = match line {
+                Ok(Some(line)) => line,
+                Ok(None) => {
+                    let status = match tokio::time::timeout(Duration::from_secs(1), self.process.wait()).await {
+                        Ok(Ok(s)) => describe_exit(s),
+                        _ => "still running, stdout closed".to_owned(),
+                    };
+                    return Err(ChildError::Exited { action, status });
+                }
+                Err(source) => return Err(ChildError::Read { action, source }),
+            };
+            if let Some(t) = &self.transcript {
+                t.record(&self.shard_id, Direction::FromChild, &line);
+            }
+            match protocol::classify_line(&line) {
+                ChildLine::Blank => {}
+                ChildLine::Skipped(reason) => {
+                    info!(reason, line = %String::from_utf8_lossy(&line), "skipping unexpected line on the record processor's stdout");
+                }
+                ChildLine::Message(m) => return Ok(m),
+            }
+        }
+    }
+
+    /// Ends the child: closes its stdin, drains its stdout and stderr, and waits for it to exit,
+    /// sending SIGTERM and then SIGKILL if it outlives its grace period. After a failure the
+    /// grace period is skipped (a hung child is not waited for).
+    pub async fn close(mut self) -> Option<ExitStatus> {
+        let grace = if self.phase == Phase::Failed {
+            Duration::ZERO
+        } else {
+            self.exit_grace
+        };
+        self.stdin = None;
+        let deadline = Instant::now() + grace;
+        let drain = async {
+            while let Ok(Some(line)) = self.stdout.next_line().await {
+                if let Some(t) = &self.transcript {
+                    t.record(&self.shard_id, Direction::FromChild, &line);
+                }
+                if !line.is_empty() {
+                    info!(line = %String::from_utf8_lossy(&line), "drained line from the record processor's stdout");
+                }
+            }
+        };
+        if tokio::time::timeout_at(deadline, drain).await.is_err() {
+            debug!("stdout still open after the grace period");
+        }
+        let status = match tokio::time::timeout_at(deadline, self.process.wait()).await {
+            Ok(Ok(status)) => Some(status),
+            _ => self.terminate().await,
+        };
+        if let Some(stderr) = self.stderr.take() {
+            // The stderr pipe closes when the child exits, unless a grandchild still holds it.
+            if tokio::time::timeout(Duration::from_secs(1), stderr).await.is_err() {
+                debug!("stderr still open after the record processor exited");
+            }
+        }
+        if let Some(writer) = self.writer.take() {
+            writer.abort();
+        }
+        match &status {
+            Some(s) => info!(status = %describe_exit(*s), "record processor exited"),
+            None => warn!("record processor could not be reaped"),
+        }
+        status
+    }
+
+    /// SIGTERM, a short wait, then SIGKILL.
+    async fn terminate(&mut self) -> Option<ExitStatus> {
+        if let Some(pid) = self.process.id() {
+            warn!(pid, "record processor did not exit; sending SIGTERM");
+            let pid = nix::unistd::Pid::from_raw(pid as i32);
+            if let Err(e) = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM) {
+                debug!(error = %e, "SIGTERM failed");
+            }
+            if let Ok(Ok(status)) = tokio::time::timeout(Duration::from_secs(2), self.process.wait()).await {
+                return Some(status);
+            }
+            warn!("record processor ignored SIGTERM; sending SIGKILL");
+        }
+        if let Err(e) = self.process.start_kill() {
+            debug!(error = %e, "SIGKILL failed");
+        }
+        self.process.wait().await.ok()
+    }
+}
+
+fn describe_exit(status: ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(code), _) => format!("exit code {code}"),
+        (None, Some(signal)) => format!("killed by signal {signal}"),
+        _ => status.to_string(),
+    }
+}
+
+/// Forwards every stderr line of the child to the daemon's log, tagged with the shard id.
+async fn forward_stderr(stderr: ChildStderr, shard_id: String) {
+    let mut reader = LineReader::new(stderr);
+    loop {
+        match reader.next_line().await {
+            Ok(Some(line)) => {
+                info!(target: "kcl_bridge::child::stderr", shard_id = %shard_id, "{}", String::from_utf8_lossy(&line));
+            }
+            Ok(None) => return,
+            Err(e) => {
+                debug!(shard_id = %shard_id, error = %e, "stopped reading the record processor's stderr");
+                return;
+            }
+        }
+    }
+}

@@ -1,1 +1,516 @@
-//! protocol (in progress)
+//! The MultiLang wire protocol: what the daemon writes to a child's stdin and how it reads the
+//! child's stdout (`multilang-protocol.md` §1–3).
+//!
+//! Pure code: message types, the encoder (one JSON object per `\n`-terminated line), the line
+//! framer for child output (`\n`, `\r\n` or a lone `\r`; no length limit; any bytes accepted) and
+//! the classification of each child line. This module does no I/O.
+
+use base64::Engine as _;
+use bytes::{Buf, BytesMut};
+use serde_json::Value;
+use tokio_util::codec::Decoder;
+
+/// An action the daemon sends that the child must answer with a `status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Action {
+    Initialize,
+    ProcessRecords,
+    LeaseLost,
+    ShardEnded,
+    ShutdownRequested,
+}
+
+impl Action {
+    /// The wire name, which is also the `responseFor` the child must answer with.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Initialize => "initialize",
+            Action::ProcessRecords => "processRecords",
+            Action::LeaseLost => "leaseLost",
+            Action::ShardEnded => "shardEnded",
+            Action::ShutdownRequested => "shutdownRequested",
+        }
+    }
+}
+
+impl std::fmt::Display for Action {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One Kinesis record as handed to a child (after KPL de-aggregation).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    pub data: bytes::Bytes,
+    pub partition_key: String,
+    /// Decimal digits, up to 128 bits and more; compared as a number, never parsed into one.
+    pub sequence_number: String,
+    pub sub_sequence_number: u64,
+    /// Epoch milliseconds.
+    pub approximate_arrival_timestamp: i64,
+}
+
+/// The base64 alphabet the client libraries decode: standard, padded, no line breaks.
+const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
+
+/// Appends `s` as a JSON string literal (quotes and escapes included).
+fn push_json_str(out: &mut Vec<u8>, s: &str) {
+    // serde_json escapes exactly as JSON requires and writes non-ASCII raw, as Jackson does.
+    // Writing to a Vec cannot fail.
+    serde_json::to_writer(&mut *out, s).unwrap_or_default();
+}
+
+fn push_opt_str(out: &mut Vec<u8>, s: Option<&str>) {
+    match s {
+        Some(s) => push_json_str(out, s),
+        None => out.extend_from_slice(b"null"),
+    }
+}
+
+fn push_opt_int(out: &mut Vec<u8>, n: Option<i64>) {
+    match n {
+        Some(n) => out.extend_from_slice(n.to_string().as_bytes()),
+        None => out.extend_from_slice(b"null"),
+    }
+}
+
+/// `{"action":"initialize",...}\n`. Java writes nulls only when the lease has no checkpoint.
+pub fn encode_initialize(
+    out: &mut Vec<u8>,
+    shard_id: &str,
+    sequence_number: Option<&str>,
+    sub_sequence_number: Option<u64>,
+) {
+    out.extend_from_slice(b"{\"action\":\"initialize\",\"shardId\":");
+    push_json_str(out, shard_id);
+    out.extend_from_slice(b",\"sequenceNumber\":");
+    push_opt_str(out, sequence_number);
+    out.extend_from_slice(b",\"subSequenceNumber\":");
+    push_opt_int(out, sub_sequence_number.map(|n| n as i64));
+    out.extend_from_slice(b"}\n");
+}
+
+/// `{"action":"processRecords","records":[...],"millisBehindLatest":...}\n`.
+///
+/// The hot path: base64 is written straight into `out`, with no intermediate strings.
+pub fn encode_process_records(out: &mut Vec<u8>, records: &[Record], millis_behind_latest: Option<i64>) {
+    let payload: usize = records.iter().map(|r| r.data.len() * 4 / 3 + 4).sum();
+    out.reserve(payload + records.len() * 200 + 80);
+    out.extend_from_slice(b"{\"action\":\"processRecords\",\"records\":[");
+    for (i, r) in records.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(b"{\"action\":\"record\",\"data\":\"");
+        let start = out.len();
+        let encoded_len = base64::encoded_len(r.data.len(), true).unwrap_or(0);
+        out.resize(start + encoded_len, 0);
+        // The slice is exactly `encoded_len` long, so encoding cannot run out of room.
+        let written = B64.encode_slice(&r.data, &mut out[start..]).unwrap_or(0);
+        out.truncate(start + written);
+        out.extend_from_slice(b"\",\"partitionKey\":");
+        push_json_str(out, &r.partition_key);
+        out.extend_from_slice(b",\"sequenceNumber\":");
+        push_json_str(out, &r.sequence_number);
+        out.extend_from_slice(b",\"subSequenceNumber\":");
+        out.extend_from_slice(r.sub_sequence_number.to_string().as_bytes());
+        out.extend_from_slice(b",\"approximateArrivalTimestamp\":");
+        out.extend_from_slice(r.approximate_arrival_timestamp.to_string().as_bytes());
+        out.push(b'}');
+    }
+    out.extend_from_slice(b"],\"millisBehindLatest\":");
+    push_opt_int(out, millis_behind_latest);
+    out.extend_from_slice(b"}\n");
+}
+
+/// `leaseLost`, `shardEnded`, `shutdownRequested`: only the action. (`initialize` and
+/// `processRecords` carry fields and have their own encoders.)
+pub fn encode_bare(out: &mut Vec<u8>, action: Action) {
+    out.extend_from_slice(b"{\"action\":\"");
+    out.extend_from_slice(action.as_str().as_bytes());
+    out.extend_from_slice(b"\"}\n");
+}
+
+/// The reply to a child's checkpoint request: echoes what the child asked for.
+pub fn encode_checkpoint_reply(
+    out: &mut Vec<u8>,
+    sequence_number: Option<&str>,
+    sub_sequence_number: Option<i64>,
+    error: Option<&str>,
+) {
+    out.extend_from_slice(b"{\"action\":\"checkpoint\",\"sequenceNumber\":");
+    push_opt_str(out, sequence_number);
+    out.extend_from_slice(b",\"subSequenceNumber\":");
+    push_opt_int(out, sub_sequence_number);
+    out.extend_from_slice(b",\"error\":");
+    push_opt_str(out, error);
+    out.extend_from_slice(b"}\n");
+}
+
+/// A protocol message from the child.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FromChild {
+    /// "I finished the action named here." `None` when `responseFor` is null or absent.
+    Status { response_for: Option<String> },
+    /// A checkpoint request; absent and null are the same. Sequence numbers given as JSON numbers
+    /// and sub-sequence numbers given as numeric strings are coerced, as Jackson does.
+    Checkpoint {
+        sequence_number: Option<String>,
+        sub_sequence_number: Option<i64>,
+    },
+}
+
+/// What one line of child stdout is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChildLine {
+    /// `""`: skipped silently (the libraries surround every message with newlines).
+    Blank,
+    /// A message the daemon acts on.
+    Message(FromChild),
+    /// Anything else: skipped with a log line; the reason says why.
+    Skipped(&'static str),
+}
+
+/// Classifies one line of child stdout (without its terminator), as Java does, except that
+/// unknown extra properties are accepted (`multilang-protocol.md` §1.4, Rec.).
+pub fn classify_line(line: &[u8]) -> ChildLine {
+    if line.is_empty() {
+        return ChildLine::Blank;
+    }
+    // Java accepts the first JSON value and ignores trailing garbage.
+    let mut values = serde_json::Deserializer::from_slice(line).into_iter::<Value>();
+    let value = match values.next() {
+        Some(Ok(v)) => v,
+        _ => return ChildLine::Skipped("not JSON"),
+    };
+    let Value::Object(map) = value else {
+        return ChildLine::Skipped("not a JSON object");
+    };
+    let Some(action) = map.get("action") else {
+        return ChildLine::Skipped("no action");
+    };
+    match action.as_str() {
+        Some("status") => {
+            let response_for = match map.get("responseFor") {
+                Some(Value::String(s)) => Some(s.clone()),
+                None | Some(Value::Null) => None,
+                Some(other) => Some(other.to_string()),
+            };
+            ChildLine::Message(FromChild::Status { response_for })
+        }
+        Some("checkpoint") => {
+            let sequence_number = match map.get("sequenceNumber") {
+                None | Some(Value::Null) => None,
+                Some(Value::String(s)) => Some(s.clone()),
+                Some(Value::Number(n)) => Some(n.to_string()),
+                Some(_) => return ChildLine::Skipped("checkpoint sequenceNumber is not a string"),
+            };
+            let sub_sequence_number = match map.get("subSequenceNumber") {
+                None | Some(Value::Null) => None,
+                Some(Value::Number(n)) => match n.as_i64() {
+                    Some(n) => Some(n),
+                    None => return ChildLine::Skipped("checkpoint subSequenceNumber is not an integer"),
+                },
+                Some(Value::String(s)) => match s.trim().parse::<i64>() {
+                    Ok(n) => Some(n),
+                    Err(_) => return ChildLine::Skipped("checkpoint subSequenceNumber is not an integer"),
+                },
+                Some(_) => return ChildLine::Skipped("checkpoint subSequenceNumber is not an integer"),
+            };
+            ChildLine::Message(FromChild::Checkpoint {
+                sequence_number,
+                sub_sequence_number,
+            })
+        }
+        Some(
+            "initialize" | "processRecords" | "leaseLost" | "shardEnded" | "shutdownRequested"
+            | "shutdown" | "record",
+        ) => ChildLine::Skipped("a daemon-to-child action"),
+        _ => ChildLine::Skipped("unknown action"),
+    }
+}
+
+/// Splits child output into lines ended by `\n`, `\r\n` or a lone `\r` (Java's
+/// `BufferedReader.readLine`), with no length limit and no UTF-8 requirement. The final
+/// unterminated line is returned at EOF.
+#[derive(Debug, Default)]
+pub struct LineDecoder {
+    /// Where to resume the search for a terminator in the buffer.
+    next_index: usize,
+}
+
+impl Decoder for LineDecoder {
+    type Item = BytesMut;
+    type Error = std::io::Error;
+
+    fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<BytesMut>, std::io::Error> {
+        let Some(offset) = memchr::memchr2(b'\n', b'\r', &buf[self.next_index..]) else {
+            self.next_index = buf.len();
+            return Ok(None);
+        };
+        let end = self.next_index + offset;
+        let terminator_len = if buf[end] == b'\r' {
+            match buf.get(end + 1) {
+                Some(b'\n') => 2,
+                Some(_) => 1,
+                // A `\r` at the end of what we have: a `\n` may still follow.
+                None => {
+                    self.next_index = end;
+                    return Ok(None);
+                }
+            }
+        } else {
+            1
+        };
+        self.next_index = 0;
+        let line = buf.split_to(end);
+        buf.advance(terminator_len);
+        Ok(Some(line))
+    }
+
+    fn decode_eof(&mut self, buf: &mut BytesMut) -> Result<Option<BytesMut>, std::io::Error> {
+        if let Some(line) = self.decode(buf)? {
+            return Ok(Some(line));
+        }
+        self.next_index = 0;
+        if buf.is_empty() {
+            return Ok(None);
+        }
+        let mut line = buf.split();
+        if line.last() == Some(&b'\r') {
+            line.truncate(line.len() - 1);
+        }
+        Ok(Some(line))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn rec(data: &[u8], pk: &str, seq: &str, sub: u64, ts: i64) -> Record {
+        Record {
+            data: bytes::Bytes::copy_from_slice(data),
+            partition_key: pk.into(),
+            sequence_number: seq.into(),
+            sub_sequence_number: sub,
+            approximate_arrival_timestamp: ts,
+        }
+    }
+
+    fn s(out: Vec<u8>) -> String {
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn initialize_matches_java_field_order_and_nulls() {
+        let mut out = vec![];
+        encode_initialize(&mut out, "shardId-000000000004", Some("TRIM_HORIZON"), Some(0));
+        assert_eq!(
+            s(out),
+            "{\"action\":\"initialize\",\"shardId\":\"shardId-000000000004\",\"sequenceNumber\":\"TRIM_HORIZON\",\"subSequenceNumber\":0}\n"
+        );
+        let mut out = vec![];
+        encode_initialize(&mut out, "s", None, None);
+        assert_eq!(
+            s(out),
+            "{\"action\":\"initialize\",\"shardId\":\"s\",\"sequenceNumber\":null,\"subSequenceNumber\":null}\n"
+        );
+    }
+
+    #[test]
+    fn process_records_matches_the_documented_transcript() {
+        let mut out = vec![];
+        encode_process_records(
+            &mut out,
+            &[
+                rec(b"hello", "user-17", "49654023716589134560122394217618524611839505447823802386", 0, 1752000000123),
+                rec(b"{\"clicks\":3}", "user-9", "49654023716589134560122394217618524611839505447823802402", 0, 1752000000456),
+            ],
+            Some(1200),
+        );
+        assert_eq!(
+            s(out),
+            concat!(
+                "{\"action\":\"processRecords\",\"records\":[",
+                "{\"action\":\"record\",\"data\":\"aGVsbG8=\",\"partitionKey\":\"user-17\",\"sequenceNumber\":\"49654023716589134560122394217618524611839505447823802386\",\"subSequenceNumber\":0,\"approximateArrivalTimestamp\":1752000000123},",
+                "{\"action\":\"record\",\"data\":\"eyJjbGlja3MiOjN9\",\"partitionKey\":\"user-9\",\"sequenceNumber\":\"49654023716589134560122394217618524611839505447823802402\",\"subSequenceNumber\":0,\"approximateArrivalTimestamp\":1752000000456}",
+                "],\"millisBehindLatest\":1200}\n"
+            )
+        );
+    }
+
+    #[test]
+    fn process_records_escapes_keys_and_handles_empty() {
+        let mut out = vec![];
+        encode_process_records(&mut out, &[rec(b"", "a\"b\\c\nd\u{e9}", "1", 3, 0)], None);
+        let text = s(out);
+        assert!(text.ends_with('\n'));
+        assert_eq!(text.matches('\n').count(), 1, "one line only");
+        let v: Value = serde_json::from_str(text.trim_end()).unwrap();
+        assert_eq!(v["records"][0]["partitionKey"], "a\"b\\c\nd\u{e9}");
+        assert_eq!(v["records"][0]["data"], "");
+        assert_eq!(v["records"][0]["subSequenceNumber"], 3);
+        assert!(v["millisBehindLatest"].is_null());
+        let mut out = vec![];
+        encode_process_records(&mut out, &[], Some(0));
+        assert_eq!(s(out), "{\"action\":\"processRecords\",\"records\":[],\"millisBehindLatest\":0}\n");
+    }
+
+    #[test]
+    fn bare_and_checkpoint_reply() {
+        let mut out = vec![];
+        encode_bare(&mut out, Action::ShardEnded);
+        encode_checkpoint_reply(&mut out, None, None, Some("ShutdownException"));
+        encode_checkpoint_reply(&mut out, Some("12"), Some(0), None);
+        assert_eq!(
+            s(out),
+            concat!(
+                "{\"action\":\"shardEnded\"}\n",
+                "{\"action\":\"checkpoint\",\"sequenceNumber\":null,\"subSequenceNumber\":null,\"error\":\"ShutdownException\"}\n",
+                "{\"action\":\"checkpoint\",\"sequenceNumber\":\"12\",\"subSequenceNumber\":0,\"error\":null}\n"
+            )
+        );
+    }
+
+    fn status(r: &str) -> ChildLine {
+        ChildLine::Message(FromChild::Status { response_for: Some(r.into()) })
+    }
+
+    #[test]
+    fn classification_table() {
+        let cases: Vec<(&str, ChildLine)> = vec![
+            ("", ChildLine::Blank),
+            ("hello from print()", ChildLine::Skipped("not JSON")),
+            ("   ", ChildLine::Skipped("not JSON")),
+            ("{\"action\":\"status\"", ChildLine::Skipped("not JSON")),
+            ("{\"foo\":1}", ChildLine::Skipped("no action")),
+            ("{\"action\":\"prepareCheckpoint\"}", ChildLine::Skipped("unknown action")),
+            ("null", ChildLine::Skipped("not a JSON object")),
+            ("[1]", ChildLine::Skipped("not a JSON object")),
+            ("{\"action\":\"initialize\",\"shardId\":\"x\"}", ChildLine::Skipped("a daemon-to-child action")),
+            ("{\"action\": \"status\", \"responseFor\": \"initialize\"}", status("initialize")),
+            // Unknown extra properties are accepted (Rec.), trailing garbage ignored (as Java).
+            ("{\"action\":\"status\",\"responseFor\":\"initialize\",\"x\":1}", status("initialize")),
+            ("{\"action\":\"status\",\"responseFor\":\"leaseLost\"} trailing", status("leaseLost")),
+            (
+                "{\"action\":\"status\"}",
+                ChildLine::Message(FromChild::Status { response_for: None }),
+            ),
+            (
+                "{\"action\": \"checkpoint\", \"sequenceNumber\": null, \"subSequenceNumber\": null}",
+                ChildLine::Message(FromChild::Checkpoint { sequence_number: None, sub_sequence_number: None }),
+            ),
+            (
+                "{\"action\":\"checkpoint\",\"sequenceNumber\":\"42\"}",
+                ChildLine::Message(FromChild::Checkpoint { sequence_number: Some("42".into()), sub_sequence_number: None }),
+            ),
+            (
+                "{\"action\":\"checkpoint\",\"sequenceNumber\":42,\"subSequenceNumber\":\"3\"}",
+                ChildLine::Message(FromChild::Checkpoint { sequence_number: Some("42".into()), sub_sequence_number: Some(3) }),
+            ),
+        ];
+        for (line, want) in cases {
+            assert_eq!(classify_line(line.as_bytes()), want, "line {line:?}");
+        }
+    }
+
+    fn decode_all(chunks: &[&[u8]]) -> Vec<Vec<u8>> {
+        let mut dec = LineDecoder::default();
+        let mut buf = BytesMut::new();
+        let mut lines = vec![];
+        for c in chunks {
+            buf.extend_from_slice(c);
+            while let Some(l) = dec.decode(&mut buf).unwrap() {
+                lines.push(l.to_vec());
+            }
+        }
+        while let Some(l) = dec.decode_eof(&mut buf).unwrap() {
+            lines.push(l.to_vec());
+        }
+        lines
+    }
+
+    #[test]
+    fn line_endings_like_readline() {
+        let input = b"a\nb\r\nc\rd\n\ne\xff\xfe\r\rlast";
+        let want: Vec<Vec<u8>> = vec![
+            b"a".to_vec(),
+            b"b".to_vec(),
+            b"c".to_vec(),
+            b"d".to_vec(),
+            b"".to_vec(),
+            b"e\xff\xfe".to_vec(),
+            b"".to_vec(),
+            b"last".to_vec(),
+        ];
+        assert_eq!(decode_all(&[input]), want);
+        // Split at every offset: the result must not change (a `\r\n` split across reads is one
+        // terminator).
+        for i in 0..=input.len() {
+            assert_eq!(decode_all(&[&input[..i], &input[i..]]), want, "split at {i}");
+        }
+        assert_eq!(decode_all(&[b"x\r"]), vec![b"x".to_vec()]);
+        assert_eq!(decode_all(&[b""]), Vec::<Vec<u8>>::new());
+    }
+
+    #[test]
+    fn long_lines_have_no_limit() {
+        let big = vec![b'x'; 5 * 1024 * 1024];
+        let mut input = big.clone();
+        input.push(b'\n');
+        let chunks: Vec<&[u8]> = input.chunks(65536).collect();
+        assert_eq!(decode_all(&chunks), vec![big]);
+    }
+
+    proptest! {
+        #[test]
+        fn classify_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
+            let _ = classify_line(&bytes);
+        }
+
+        #[test]
+        fn framing_is_split_invariant(
+            lines in proptest::collection::vec("[a-z{}\":, ]{0,20}", 0..8),
+            ends in proptest::collection::vec(0u8..3, 8),
+            cut in 0usize..200,
+        ) {
+            let mut input = Vec::new();
+            for (i, l) in lines.iter().enumerate() {
+                input.extend_from_slice(l.as_bytes());
+                // A lone `\r` before an empty `\n`-terminated line would be `\r\n`: one terminator.
+                let next_is_empty = lines.get(i + 1).is_some_and(|l| l.is_empty());
+                input.extend_from_slice(match ends[i] {
+                    0 => b"\n" as &[u8],
+                    1 => b"\r\n",
+                    _ if next_is_empty => b"\n",
+                    _ => b"\r",
+                });
+            }
+            let cut = cut.min(input.len());
+            let got = decode_all(&[&input[..cut], &input[cut..]]);
+            let want: Vec<Vec<u8>> = lines.iter().map(|l| l.as_bytes().to_vec()).collect();
+            prop_assert_eq!(got, want);
+        }
+
+        #[test]
+        fn encoded_records_round_trip(
+            data in proptest::collection::vec(any::<u8>(), 0..300),
+            pk in ".{0,12}",
+            sub in 0u64..1000,
+            ts in 0i64..4_000_000_000_000,
+        ) {
+            let r = rec(&data, &pk, "4965402371658913456012239421761852461183950544782380", sub, ts);
+            let mut out = vec![];
+            encode_process_records(&mut out, std::slice::from_ref(&r), Some(5));
+            let v: Value = serde_json::from_slice(&out).unwrap();
+            let got = B64.decode(v["records"][0]["data"].as_str().unwrap()).unwrap();
+            prop_assert_eq!(got, data);
+            prop_assert_eq!(v["records"][0]["partitionKey"].as_str().unwrap(), pk.as_str());
+            prop_assert_eq!(v["records"][0]["subSequenceNumber"].as_u64().unwrap(), sub);
+            prop_assert_eq!(v["records"][0]["approximateArrivalTimestamp"].as_i64().unwrap(), ts);
+        }
+    }
+}
