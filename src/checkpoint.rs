@@ -32,7 +32,11 @@ impl SequenceNumber {
             "SHARD_END" => Some(SequenceNumber::ShardEnd),
             _ if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => {
                 let trimmed = s.trim_start_matches('0');
-                Some(SequenceNumber::Number(if trimmed.is_empty() { "0".into() } else { trimmed.into() }))
+                Some(SequenceNumber::Number(if trimmed.is_empty() {
+                    "0".into()
+                } else {
+                    trimmed.into()
+                }))
             }
             _ => None,
         }
@@ -86,7 +90,12 @@ impl std::fmt::Display for ExtendedSequenceNumber {
         if self.sub_sequence_number == 0 {
             f.write_str(self.sequence_number.as_str())
         } else {
-            write!(f, "{}/{}", self.sequence_number.as_str(), self.sub_sequence_number)
+            write!(
+                f,
+                "{}/{}",
+                self.sequence_number.as_str(),
+                self.sub_sequence_number
+            )
         }
     }
 }
@@ -166,7 +175,10 @@ impl CheckpointError {
 /// Stores accepted checkpoints for one shard session. The worker's implementation writes the
 /// lease row conditioned on the lease counter it holds; `replay` keeps them in memory.
 pub trait CheckpointSink: Send {
-    fn save(&mut self, at: &ExtendedSequenceNumber) -> impl Future<Output = Result<(), CheckpointError>> + Send;
+    fn save(
+        &mut self,
+        at: &ExtendedSequenceNumber,
+    ) -> impl Future<Output = Result<(), CheckpointError>> + Send;
 }
 
 /// Which checkpointer the child has while a given action is pending (`multilang-protocol.md`
@@ -231,13 +243,21 @@ impl CheckpointState {
     fn upper_bound(&self, window: Window) -> ExtendedSequenceNumber {
         match window {
             Window::ShardEnd => ExtendedSequenceNumber::shard_end(),
-            _ => self.last_delivered.clone().unwrap_or_else(|| self.last_checkpoint.clone()),
+            _ => self
+                .last_delivered
+                .clone()
+                .unwrap_or_else(|| self.last_checkpoint.clone()),
         }
     }
 
     /// Decides what a request for (`sequence_number`, `sub_sequence_number`) means in `window`.
     /// `None` for the sequence number means "everything delivered so far".
-    pub fn decide(&self, window: Window, sequence_number: Option<&str>, sub_sequence_number: Option<i64>) -> Decision {
+    pub fn decide(
+        &self,
+        window: Window,
+        sequence_number: Option<&str>,
+        sub_sequence_number: Option<i64>,
+    ) -> Decision {
         if window == Window::Closed {
             return Decision::Refuse(CheckpointError::InvalidState);
         }
@@ -260,7 +280,9 @@ impl CheckpointState {
         // At shard end, checkpointing the very last record (or SHARD_END itself) means the shard
         // is done. Unlike Java, this holds even if that record was already checkpointed, so the
         // shard is not left unfinished.
-        if window == Window::ShardEnd && (target.is_shard_end() || Some(&target) == self.last_delivered.as_ref()) {
+        if window == Window::ShardEnd
+            && (target.is_shard_end() || Some(&target) == self.last_delivered.as_ref())
+        {
             return if self.last_checkpoint.is_shard_end() {
                 Decision::NoOp
             } else {
@@ -305,7 +327,11 @@ pub struct MemorySink {
 }
 
 impl MemorySink {
-    pub fn new(shard_id: &str, failures: Vec<(u64, CheckpointError)>, log: Arc<Mutex<Vec<StoredCheckpoint>>>) -> Self {
+    pub fn new(
+        shard_id: &str,
+        failures: Vec<(u64, CheckpointError)>,
+        log: Arc<Mutex<Vec<StoredCheckpoint>>>,
+    ) -> Self {
         MemorySink {
             shard_id: shard_id.to_owned(),
             attempts: 0,
@@ -321,7 +347,10 @@ impl CheckpointSink for MemorySink {
         if let Some((_, e)) = self.failures.iter().find(|(n, _)| *n == self.attempts) {
             return Err(*e);
         }
-        let mut log = self.log.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut log = self
+            .log
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         log.push(StoredCheckpoint {
             shard_id: self.shard_id.clone(),
             at: at.clone(),
@@ -349,7 +378,10 @@ mod tests {
         assert!(th < n("0"));
         assert!(n("9") < n("10"));
         assert!(n("0009") < n("10"), "leading zeros do not count");
-        assert!(n("49654023716589134560122394217618524611839505447823802370") < n("49654023716589134560122394217618524611839505447823802386"));
+        assert!(
+            n("49654023716589134560122394217618524611839505447823802370")
+                < n("49654023716589134560122394217618524611839505447823802386")
+        );
         assert!(ns("5", 1) > ns("5", 0));
         assert!(n("99999999999999999999999999999999999999999999999999999") < n("SHARD_END"));
         assert_eq!(SequenceNumber::parse("12a"), None);
@@ -368,14 +400,23 @@ mod tests {
     #[test]
     fn closed_window_refuses() {
         let s = state_with(&["10"]);
-        assert_eq!(s.decide(Window::Closed, None, None), Decision::Refuse(CheckpointError::InvalidState));
-        assert_eq!(s.decide(Window::Closed, Some("10"), None), Decision::Refuse(CheckpointError::InvalidState));
+        assert_eq!(
+            s.decide(Window::Closed, None, None),
+            Decision::Refuse(CheckpointError::InvalidState)
+        );
+        assert_eq!(
+            s.decide(Window::Closed, Some("10"), None),
+            Decision::Refuse(CheckpointError::InvalidState)
+        );
     }
 
     #[test]
     fn null_means_last_delivered() {
         let s = state_with(&["10", "20"]);
-        assert_eq!(s.decide(Window::UpToDelivered, None, None), Decision::Write(n("20")));
+        assert_eq!(
+            s.decide(Window::UpToDelivered, None, None),
+            Decision::Write(n("20"))
+        );
     }
 
     #[test]
@@ -385,7 +426,10 @@ mod tests {
         let mut s = state_with(&["10"]);
         s.saved(n("10"));
         assert_eq!(s.decide(Window::UpToDelivered, None, None), Decision::NoOp);
-        assert_eq!(s.decide(Window::UpToDelivered, Some("10"), None), Decision::NoOp);
+        assert_eq!(
+            s.decide(Window::UpToDelivered, Some("10"), None),
+            Decision::NoOp
+        );
     }
 
     #[test]
@@ -393,18 +437,39 @@ mod tests {
         let mut s = state_with(&["10", "20", "30"]);
         s.saved(n("20"));
         // Backwards.
-        assert_eq!(s.decide(Window::UpToDelivered, Some("10"), None), Decision::Refuse(CheckpointError::IllegalArgument));
+        assert_eq!(
+            s.decide(Window::UpToDelivered, Some("10"), None),
+            Decision::Refuse(CheckpointError::IllegalArgument)
+        );
         // Beyond what was delivered.
-        assert_eq!(s.decide(Window::UpToDelivered, Some("31"), None), Decision::Refuse(CheckpointError::IllegalArgument));
+        assert_eq!(
+            s.decide(Window::UpToDelivered, Some("31"), None),
+            Decision::Refuse(CheckpointError::IllegalArgument)
+        );
         // In range but never delivered.
-        assert_eq!(s.decide(Window::UpToDelivered, Some("25"), None), Decision::Refuse(CheckpointError::IllegalArgument));
+        assert_eq!(
+            s.decide(Window::UpToDelivered, Some("25"), None),
+            Decision::Refuse(CheckpointError::IllegalArgument)
+        );
         // Not a number.
-        assert_eq!(s.decide(Window::UpToDelivered, Some("abc"), None), Decision::Refuse(CheckpointError::IllegalArgument));
+        assert_eq!(
+            s.decide(Window::UpToDelivered, Some("abc"), None),
+            Decision::Refuse(CheckpointError::IllegalArgument)
+        );
         // Negative sub-sequence number.
-        assert_eq!(s.decide(Window::UpToDelivered, Some("30"), Some(-1)), Decision::Refuse(CheckpointError::IllegalArgument));
+        assert_eq!(
+            s.decide(Window::UpToDelivered, Some("30"), Some(-1)),
+            Decision::Refuse(CheckpointError::IllegalArgument)
+        );
         // Good.
-        assert_eq!(s.decide(Window::UpToDelivered, Some("30"), None), Decision::Write(n("30")));
-        assert_eq!(s.decide(Window::UpToDelivered, Some("030"), Some(0)), Decision::Write(n("30")));
+        assert_eq!(
+            s.decide(Window::UpToDelivered, Some("30"), None),
+            Decision::Write(n("30"))
+        );
+        assert_eq!(
+            s.decide(Window::UpToDelivered, Some("030"), Some(0)),
+            Decision::Write(n("30"))
+        );
     }
 
     #[test]
@@ -413,27 +478,54 @@ mod tests {
         s.delivered(ns("10", 0));
         s.delivered(ns("10", 1));
         s.delivered(ns("10", 2));
-        assert_eq!(s.decide(Window::UpToDelivered, Some("10"), Some(1)), Decision::Write(ns("10", 1)));
-        assert_eq!(s.decide(Window::UpToDelivered, None, None), Decision::Write(ns("10", 2)));
-        assert_eq!(s.decide(Window::UpToDelivered, Some("10"), Some(3)), Decision::Refuse(CheckpointError::IllegalArgument));
+        assert_eq!(
+            s.decide(Window::UpToDelivered, Some("10"), Some(1)),
+            Decision::Write(ns("10", 1))
+        );
+        assert_eq!(
+            s.decide(Window::UpToDelivered, None, None),
+            Decision::Write(ns("10", 2))
+        );
+        assert_eq!(
+            s.decide(Window::UpToDelivered, Some("10"), Some(3)),
+            Decision::Refuse(CheckpointError::IllegalArgument)
+        );
     }
 
     #[test]
     fn shard_end_window() {
         let s = state_with(&["10", "20"]);
-        assert_eq!(s.decide(Window::ShardEnd, None, None), Decision::Write(ExtendedSequenceNumber::shard_end()));
-        assert_eq!(s.decide(Window::ShardEnd, Some("20"), None), Decision::Write(ExtendedSequenceNumber::shard_end()));
-        assert_eq!(s.decide(Window::ShardEnd, Some("10"), None), Decision::Write(n("10")));
-        assert_eq!(s.decide(Window::ShardEnd, Some("SHARD_END"), None), Decision::Write(ExtendedSequenceNumber::shard_end()));
+        assert_eq!(
+            s.decide(Window::ShardEnd, None, None),
+            Decision::Write(ExtendedSequenceNumber::shard_end())
+        );
+        assert_eq!(
+            s.decide(Window::ShardEnd, Some("20"), None),
+            Decision::Write(ExtendedSequenceNumber::shard_end())
+        );
+        assert_eq!(
+            s.decide(Window::ShardEnd, Some("10"), None),
+            Decision::Write(n("10"))
+        );
+        assert_eq!(
+            s.decide(Window::ShardEnd, Some("SHARD_END"), None),
+            Decision::Write(ExtendedSequenceNumber::shard_end())
+        );
         // Already checkpointed at the last record: still ends the shard.
         let mut s2 = state_with(&["10", "20"]);
         s2.saved(n("20"));
-        assert_eq!(s2.decide(Window::ShardEnd, Some("20"), None), Decision::Write(ExtendedSequenceNumber::shard_end()));
+        assert_eq!(
+            s2.decide(Window::ShardEnd, Some("20"), None),
+            Decision::Write(ExtendedSequenceNumber::shard_end())
+        );
         s2.saved(ExtendedSequenceNumber::shard_end());
         assert_eq!(s2.decide(Window::ShardEnd, None, None), Decision::NoOp);
         // An empty shard ends too.
         let s = CheckpointState::new(n("TRIM_HORIZON"));
-        assert_eq!(s.decide(Window::ShardEnd, None, None), Decision::Write(ExtendedSequenceNumber::shard_end()));
+        assert_eq!(
+            s.decide(Window::ShardEnd, None, None),
+            Decision::Write(ExtendedSequenceNumber::shard_end())
+        );
     }
 
     #[test]
@@ -461,7 +553,12 @@ mod tests {
         assert_eq!(sink.save(&n("1")).await, Ok(()));
         assert_eq!(sink.save(&n("2")).await, Err(CheckpointError::Throttling));
         assert_eq!(sink.save(&n("2")).await, Ok(()));
-        let got: Vec<String> = log.lock().unwrap().iter().map(|c| c.at.to_string()).collect();
+        let got: Vec<String> = log
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|c| c.at.to_string())
+            .collect();
         assert_eq!(got, vec!["1", "2"]);
     }
 }

@@ -20,9 +20,11 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tokio_util::codec::Decoder;
-use tracing::{debug, error, info, warn};
+use tracing::{debug, error, info, warn, Instrument};
 
-use crate::checkpoint::{CheckpointSink, CheckpointState, Decision, ExtendedSequenceNumber, Window};
+use crate::checkpoint::{
+    CheckpointSink, CheckpointState, Decision, ExtendedSequenceNumber, Window,
+};
 use crate::protocol::{self, Action, ChildLine, FromChild, LineDecoder, Record};
 use crate::transcript::{Direction, Transcript};
 
@@ -65,7 +67,10 @@ pub enum ChildError {
         source: io::Error,
     },
     #[error("{action} cannot be sent now: {reason}")]
-    OutOfOrder { action: Action, reason: &'static str },
+    OutOfOrder {
+        action: Action,
+        reason: &'static str,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -137,7 +142,11 @@ impl ShardChild {
     /// Starts the child for `shard_id`. It inherits the daemon's environment and working
     /// directory, and runs in its own process group, so a Ctrl-C at the terminal reaches the
     /// daemon only and the daemon decides how the child ends.
-    pub fn spawn(spec: &ChildSpec, shard_id: &str, transcript: Option<Transcript>) -> Result<ShardChild, ChildError> {
+    pub fn spawn(
+        spec: &ChildSpec,
+        shard_id: &str,
+        transcript: Option<Transcript>,
+    ) -> Result<ShardChild, ChildError> {
         let Some((program, args)) = spec.argv.split_first() else {
             return Err(ChildError::Spawn {
                 program: String::new(),
@@ -156,8 +165,11 @@ impl ShardChild {
                 program: program.clone(),
                 source,
             })?;
-        let (Some(stdin), Some(stdout), Some(stderr)) = (process.stdin.take(), process.stdout.take(), process.stderr.take())
-        else {
+        let (Some(stdin), Some(stdout), Some(stderr)) = (
+            process.stdin.take(),
+            process.stdout.take(),
+            process.stderr.take(),
+        ) else {
             return Err(ChildError::Spawn {
                 program: program.clone(),
                 source: io::Error::other("the child's pipes were not created"),
@@ -182,7 +194,7 @@ impl ShardChild {
             }
             // Dropping `stdin` here closes the pipe: the child sees EOF.
         });
-        let stderr = tokio::spawn(forward_stderr(stderr, shard_id.to_owned()));
+        let stderr = tokio::spawn(forward_stderr(stderr).instrument(tracing::Span::current()));
         Ok(ShardChild {
             shard_id: shard_id.to_owned(),
             process,
@@ -213,7 +225,11 @@ impl ShardChild {
         state: &mut CheckpointState,
         sink: &mut S,
     ) -> Result<(), ChildError> {
-        self.expect_phase(Action::Initialize, &[Phase::Started], "initialize was already sent")?;
+        self.expect_phase(
+            Action::Initialize,
+            &[Phase::Started],
+            "initialize was already sent",
+        )?;
         let mut msg = Vec::new();
         protocol::encode_initialize(
             &mut msg,
@@ -221,7 +237,8 @@ impl ShardChild {
             checkpoint.map(|c| c.sequence_number.as_str()),
             checkpoint.map(|c| c.sub_sequence_number),
         );
-        self.exchange(Action::Initialize, msg, Window::Closed, state, sink).await?;
+        self.exchange(Action::Initialize, msg, Window::Closed, state, sink)
+            .await?;
         self.phase = Phase::Initialized;
         Ok(())
     }
@@ -246,7 +263,14 @@ impl ShardChild {
         }
         let mut msg = Vec::new();
         protocol::encode_process_records(&mut msg, records, millis_behind_latest);
-        self.exchange(Action::ProcessRecords, msg, Window::UpToDelivered, state, sink).await
+        self.exchange(
+            Action::ProcessRecords,
+            msg,
+            Window::UpToDelivered,
+            state,
+            sink,
+        )
+        .await
     }
 
     /// `shutdownRequested`: the child may checkpoint what it was sent. As in Java, a wrong
@@ -256,15 +280,28 @@ impl ShardChild {
         state: &mut CheckpointState,
         sink: &mut S,
     ) -> Result<(), ChildError> {
-        self.expect_phase(Action::ShutdownRequested, &[Phase::Initialized], "not initialized, or already shutting down")?;
+        self.expect_phase(
+            Action::ShutdownRequested,
+            &[Phase::Initialized],
+            "not initialized, or already shutting down",
+        )?;
         let mut msg = Vec::new();
         protocol::encode_bare(&mut msg, Action::ShutdownRequested);
         match self
-            .exchange(Action::ShutdownRequested, msg, Window::UpToDelivered, state, sink)
+            .exchange(
+                Action::ShutdownRequested,
+                msg,
+                Window::UpToDelivered,
+                state,
+                sink,
+            )
             .await
         {
             Err(ChildError::WrongResponse { got, .. }) => {
-                error!(?got, "record processor failed to complete the shutdown notification; continuing");
+                error!(
+                    ?got,
+                    "record processor failed to complete the shutdown notification; continuing"
+                );
                 self.phase = Phase::ShutdownRequested;
                 Ok(())
             }
@@ -277,27 +314,50 @@ impl ShardChild {
     }
 
     /// `leaseLost`: no checkpoint is possible. Ends the session.
-    pub async fn lease_lost<S: CheckpointSink>(&mut self, state: &mut CheckpointState, sink: &mut S) -> Result<(), ChildError> {
-        self.expect_phase(Action::LeaseLost, &[Phase::Initialized, Phase::ShutdownRequested], "not initialized")?;
+    pub async fn lease_lost<S: CheckpointSink>(
+        &mut self,
+        state: &mut CheckpointState,
+        sink: &mut S,
+    ) -> Result<(), ChildError> {
+        self.expect_phase(
+            Action::LeaseLost,
+            &[Phase::Initialized, Phase::ShutdownRequested],
+            "not initialized",
+        )?;
         let mut msg = Vec::new();
         protocol::encode_bare(&mut msg, Action::LeaseLost);
-        self.exchange(Action::LeaseLost, msg, Window::Closed, state, sink).await?;
+        self.exchange(Action::LeaseLost, msg, Window::Closed, state, sink)
+            .await?;
         self.phase = Phase::Ended;
         Ok(())
     }
 
     /// `shardEnded`: the child should checkpoint `SHARD_END`. Ends the session; the caller checks
     /// `state.last_checkpoint()` to see whether it did.
-    pub async fn shard_ended<S: CheckpointSink>(&mut self, state: &mut CheckpointState, sink: &mut S) -> Result<(), ChildError> {
-        self.expect_phase(Action::ShardEnded, &[Phase::Initialized, Phase::ShutdownRequested], "not initialized")?;
+    pub async fn shard_ended<S: CheckpointSink>(
+        &mut self,
+        state: &mut CheckpointState,
+        sink: &mut S,
+    ) -> Result<(), ChildError> {
+        self.expect_phase(
+            Action::ShardEnded,
+            &[Phase::Initialized, Phase::ShutdownRequested],
+            "not initialized",
+        )?;
         let mut msg = Vec::new();
         protocol::encode_bare(&mut msg, Action::ShardEnded);
-        self.exchange(Action::ShardEnded, msg, Window::ShardEnd, state, sink).await?;
+        self.exchange(Action::ShardEnded, msg, Window::ShardEnd, state, sink)
+            .await?;
         self.phase = Phase::Ended;
         Ok(())
     }
 
-    fn expect_phase(&self, action: Action, allowed: &[Phase], reason: &'static str) -> Result<(), ChildError> {
+    fn expect_phase(
+        &self,
+        action: Action,
+        allowed: &[Phase],
+        reason: &'static str,
+    ) -> Result<(), ChildError> {
         if allowed.contains(&self.phase) {
             Ok(())
         } else if self.phase == Phase::Failed {
@@ -335,7 +395,13 @@ impl ShardChild {
     ) -> Result<(), ChildError> {
         let result = self.exchange_inner(action, msg, window, state, sink).await;
         if let Err(e) = &result {
-            if !matches!(e, ChildError::WrongResponse { action: Action::ShutdownRequested, .. }) {
+            if !matches!(
+                e,
+                ChildError::WrongResponse {
+                    action: Action::ShutdownRequested,
+                    ..
+                }
+            ) {
                 self.phase = Phase::Failed;
             }
         }
@@ -358,24 +424,29 @@ impl ShardChild {
                         debug!(%action, "status received");
                         return Ok(());
                     }
-                    return Err(ChildError::WrongResponse { action, got: response_for });
+                    return Err(ChildError::WrongResponse {
+                        action,
+                        got: response_for,
+                    });
                 }
                 FromChild::Checkpoint {
                     sequence_number,
                     sub_sequence_number,
                 } => {
-                    let error = match state.decide(window, sequence_number.as_deref(), sub_sequence_number) {
-                        Decision::NoOp => None,
-                        Decision::Refuse(e) => Some(e),
-                        Decision::Write(at) => match sink.save(&at).await {
-                            Ok(()) => {
-                                debug!(checkpoint = %at, "checkpoint stored");
-                                state.saved(at);
-                                None
-                            }
-                            Err(e) => Some(e),
-                        },
-                    };
+                    let error =
+                        match state.decide(window, sequence_number.as_deref(), sub_sequence_number)
+                        {
+                            Decision::NoOp => None,
+                            Decision::Refuse(e) => Some(e),
+                            Decision::Write(at) => match sink.save(&at).await {
+                                Ok(()) => {
+                                    debug!(checkpoint = %at, "checkpoint stored");
+                                    state.saved(at);
+                                    None
+                                }
+                                Err(e) => Some(e),
+                            },
+                        };
                     if let Some(e) = error {
                         warn!(%action, requested = ?sequence_number, error = e.java_name(), "checkpoint refused");
                     }
@@ -429,10 +500,13 @@ impl ShardChild {
             let line = match line {
                 Ok(Some(line)) => line,
                 Ok(None) => {
-                    let status = match tokio::time::timeout(Duration::from_secs(1), self.process.wait()).await {
-                        Ok(Ok(s)) => describe_exit(s),
-                        _ => "still running, stdout closed".to_owned(),
-                    };
+                    let status =
+                        match tokio::time::timeout(Duration::from_secs(1), self.process.wait())
+                            .await
+                        {
+                            Ok(Ok(s)) => describe_exit(s),
+                            _ => "still running, stdout closed".to_owned(),
+                        };
                     return Err(ChildError::Exited { action, status });
                 }
                 Err(source) => return Err(ChildError::Read { action, source }),
@@ -480,7 +554,10 @@ impl ShardChild {
         };
         if let Some(stderr) = self.stderr.take() {
             // The stderr pipe closes when the child exits, unless a grandchild still holds it.
-            if tokio::time::timeout(Duration::from_secs(1), stderr).await.is_err() {
+            if tokio::time::timeout(Duration::from_secs(1), stderr)
+                .await
+                .is_err()
+            {
                 debug!("stderr still open after the record processor exited");
             }
         }
@@ -502,7 +579,9 @@ impl ShardChild {
             if let Err(e) = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM) {
                 debug!(error = %e, "SIGTERM failed");
             }
-            if let Ok(Ok(status)) = tokio::time::timeout(Duration::from_secs(2), self.process.wait()).await {
+            if let Ok(Ok(status)) =
+                tokio::time::timeout(Duration::from_secs(2), self.process.wait()).await
+            {
                 return Some(status);
             }
             warn!("record processor ignored SIGTERM; sending SIGKILL");
@@ -523,19 +602,47 @@ fn describe_exit(status: ExitStatus) -> String {
     }
 }
 
-/// Forwards every stderr line of the child to the daemon's log, tagged with the shard id.
-async fn forward_stderr(stderr: ChildStderr, shard_id: String) {
+/// Forwards every stderr line of the child to the daemon's log; the caller's span carries the
+/// shard id.
+async fn forward_stderr(stderr: ChildStderr) {
     let mut reader = LineReader::new(stderr);
     loop {
         match reader.next_line().await {
             Ok(Some(line)) => {
-                info!(target: "kcl_bridge::child::stderr", shard_id = %shard_id, "{}", String::from_utf8_lossy(&line));
+                info!(target: "kcl_bridge::child::stderr", "{}", String::from_utf8_lossy(&line));
             }
             Ok(None) => return,
             Err(e) => {
-                debug!(shard_id = %shard_id, error = %e, "stopped reading the record processor's stderr");
+                debug!(error = %e, "stopped reading the record processor's stderr");
                 return;
             }
         }
     }
+}
+
+/// Finds the program a child would run: a name with a `/` is a path (relative to the current
+/// directory), any other name is searched in `PATH`, as `execvp` does. The file must be an
+/// executable regular file.
+pub fn resolve_executable(program: &str) -> Result<std::path::PathBuf, String> {
+    use std::os::unix::fs::PermissionsExt;
+    let usable = |p: &std::path::Path| {
+        std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    };
+    if program.contains('/') {
+        let p = std::path::PathBuf::from(program);
+        return if usable(&p) {
+            Ok(p)
+        } else if p.exists() {
+            Err(format!("{program} is not an executable file"))
+        } else {
+            Err(format!("{program} does not exist"))
+        };
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(program))
+        .find(|p| usable(p))
+        .ok_or_else(|| {
+            format!("{program:?} was not found on PATH (the child is started without a shell)")
+        })
 }

@@ -1,4 +1,315 @@
-//! Command line (in progress).
-pub fn main() -> std::process::ExitCode {
-    std::process::ExitCode::from(1)
+//! The command line: Java's `MultiLangDaemon [-p FILE] [-l FILE] [FILE]` plus the `check` and
+//! `replay` subcommands. Parses arguments, sets up logging, runs, and maps the outcome to an exit
+//! code: 0 success, 1 bad input (arguments, properties, records file), 2 a shard's application
+//! failed during `replay`. Holds no protocol or lease logic.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use tracing::warn;
+
+use crate::checkpoint::CheckpointError;
+use crate::config::{self, ConfigError, Loaded};
+use crate::replay::{self, EndMode, ReplayOptions};
+
+/// Exit code for bad input: arguments, properties file, records file.
+pub const EXIT_BAD_INPUT: u8 = 1;
+/// Exit code when a shard's application failed during `replay`.
+pub const EXIT_SHARD_FAILED: u8 = 2;
+
+const AFTER_HELP: &str = "\
+Runs your existing KCL MultiLang application (amazon_kclpy, aws-kcl, ...) from the same
+.properties file the Java MultiLangDaemon reads. Logging goes to stderr; set KCL_BRIDGE_LOG
+(e.g. KCL_BRIDGE_LOG=debug) to change its level.";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "kcl-bridge",
+    version,
+    about = "A native drop-in replacement for the Java KCL MultiLangDaemon",
+    after_help = AFTER_HELP,
+    args_conflicts_with_subcommands = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    /// The properties file (the Java daemon's positional argument).
+    #[arg(value_name = "FILE")]
+    files: Vec<PathBuf>,
+    /// The properties file; overrides FILE, as in Java.
+    #[arg(short = 'p', long = "properties-file", value_name = "FILE")]
+    properties_file: Option<PathBuf>,
+    /// A logback XML file. Accepted for compatibility and ignored (use KCL_BRIDGE_LOG).
+    #[arg(short = 'l', long = "log-configuration", value_name = "FILE")]
+    log_configuration: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Validate a properties file, find the executable, and print the effective configuration
+    /// (credentials redacted). Exit 0 if it is usable, 1 if not.
+    Check {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
+    /// Run the application in the properties file against records from a file, one child per
+    /// shard, with checkpoints kept in memory. No AWS account needed.
+    Replay(ReplayArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct ReplayArgs {
+    /// The application's properties file.
+    #[arg(value_name = "PROPERTIES")]
+    properties: PathBuf,
+    /// JSON lines with `data` or `dataBase64` (and optional `partitionKey`, `shardId`,
+    /// `sequenceNumber`, `approximateArrivalTimestamp`), or the output of
+    /// `aws kinesis get-records`.
+    #[arg(long, value_name = "FILE")]
+    records: PathBuf,
+    /// How each shard's session ends after its last record.
+    #[arg(long, value_enum, default_value = "shard-end")]
+    end: EndMode,
+    /// Make the N-th checkpoint write of each shard fail with this Java exception name
+    /// (ShutdownException, ThrottlingException, InvalidStateException,
+    /// KinesisClientLibDependencyException, IllegalArgumentException). Repeatable.
+    #[arg(long = "fail-checkpoint", value_name = "N=ErrorName", value_parser = parse_failure)]
+    fail_checkpoint: Vec<(u64, CheckpointError)>,
+    /// Write every protocol line, both ways, to this file as JSON lines.
+    #[arg(long, value_name = "FILE")]
+    transcript: Option<PathBuf>,
+    /// Print the per-shard summary as JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+fn parse_failure(s: &str) -> Result<(u64, CheckpointError), String> {
+    let names: Vec<&str> = CheckpointError::ALL.iter().map(|e| e.java_name()).collect();
+    let (n, name) = s
+        .split_once('=')
+        .ok_or_else(|| format!("expected N=ErrorName, e.g. 2=ThrottlingException; got {s:?}"))?;
+    let n: u64 = n
+        .trim()
+        .parse()
+        .ok()
+        .filter(|n| *n >= 1)
+        .ok_or_else(|| format!("N must be a whole number from 1; got {n:?}"))?;
+    let error = CheckpointError::from_java_name(name.trim()).ok_or_else(|| {
+        format!(
+            "unknown error {name:?}; expected one of {}",
+            names.join(", ")
+        )
+    })?;
+    Ok((n, error))
+}
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    run(std::env::args_os())
+}
+
+/// Parses `args` (including the program name), runs, and returns the exit code.
+pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> ExitCode {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { EXIT_BAD_INPUT } else { 0 };
+            // Printing help or an argument error to the terminal cannot usefully fail.
+            e.print().unwrap_or_default();
+            return ExitCode::from(code);
+        }
+    };
+    init_logging();
+    match cli.command {
+        Some(Command::Check { file }) => check(&file),
+        Some(Command::Replay(args)) => replay(args),
+        None => daemon(cli.files, cli.properties_file, cli.log_configuration),
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("KCL_BRIDGE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // Fails only if a subscriber is already set (tests calling `run` twice): keep the first.
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_target(false)
+        .try_init()
+        .unwrap_or_default();
+}
+
+fn fail(message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("kcl-bridge: {message}");
+    ExitCode::from(EXIT_BAD_INPUT)
+}
+
+/// Loads a properties file, logging its warnings; on failure prints every problem.
+fn load_config(path: &Path) -> Result<Loaded, ExitCode> {
+    match config::load(path) {
+        Ok(loaded) => {
+            for w in &loaded.warnings {
+                let place = match (w.line, &w.key) {
+                    (Some(line), Some(key)) => format!("{}:{line}: {key}: ", path.display()),
+                    (Some(line), None) => format!("{}:{line}: ", path.display()),
+                    (None, Some(key)) => format!("{}: {key}: ", path.display()),
+                    (None, None) => format!("{}: ", path.display()),
+                };
+                warn!("{place}{}", w.message);
+            }
+            Ok(loaded)
+        }
+        Err(e) => Err(report_config_error(&e)),
+    }
+}
+
+fn report_config_error(e: &ConfigError) -> ExitCode {
+    match e {
+        ConfigError::Io { .. } => fail(e),
+        ConfigError::Invalid { path, problems } => {
+            for p in problems {
+                let mut line = format!("{}", path.display());
+                if let Some(n) = p.line {
+                    line.push_str(&format!(":{n}"));
+                }
+                line.push_str(": ");
+                if !p.key.is_empty() {
+                    line.push_str(&p.key);
+                    if let Some(v) = &p.value {
+                        line.push_str(&format!(" = {v:?}"));
+                    }
+                    line.push_str(": ");
+                }
+                line.push_str(&p.message);
+                eprintln!("kcl-bridge: {line}");
+            }
+            eprintln!("kcl-bridge: {e}; nothing was started");
+            ExitCode::from(EXIT_BAD_INPUT)
+        }
+    }
+}
+
+/// The Java daemon's invocation: `[-p FILE] [-l FILE] [FILE]`.
+fn daemon(
+    files: Vec<PathBuf>,
+    properties_file: Option<PathBuf>,
+    log_configuration: Option<PathBuf>,
+) -> ExitCode {
+    if files.len() > 1 {
+        let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+        return fail(format!(
+            "Expected a single argument, but found multiple arguments.  Arguments: {}",
+            names.join(", ")
+        ));
+    }
+    if let Some(logback) = &log_configuration {
+        warn!(
+            file = %logback.display(),
+            "--log-configuration (logback XML) is accepted for compatibility and ignored; set KCL_BRIDGE_LOG instead"
+        );
+    }
+    let path = match (properties_file, files.into_iter().next()) {
+        (Some(p), Some(_)) => {
+            warn!("Overriding the properties file with the --properties-file option");
+            p
+        }
+        (Some(p), None) | (None, Some(p)) => p,
+        (None, None) => {
+            return fail(
+                "Properties file missing, please provide a properties file (kcl-bridge --help)",
+            )
+        }
+    };
+    if let Err(code) = load_config(&path) {
+        return code;
+    }
+    fail(format!(
+        "{} is valid, but consuming from Kinesis is not available in this build yet; \
+         run `kcl-bridge replay {} --records FILE` to drive the application locally",
+        path.display(),
+        path.display()
+    ))
+}
+
+fn check(path: &Path) -> ExitCode {
+    let loaded = match load_config(path) {
+        Ok(l) => l,
+        Err(code) => return code,
+    };
+    let config = &loaded.config;
+    let argv = config.executable_argv();
+    let resolved = match argv.first() {
+        None => return fail(format!("{}: executableName is empty", path.display())),
+        Some(program) => match crate::child::resolve_executable(program) {
+            Ok(p) => p,
+            Err(e) => return fail(format!("{}: executableName: {e}", path.display())),
+        },
+    };
+    println!("{}: OK", path.display());
+    println!("executable = {}", resolved.display());
+    println!("arguments = {:?}", &argv[1..]);
+    for (key, value) in config.effective_settings() {
+        println!("{key} = {value}");
+    }
+    ExitCode::SUCCESS
+}
+
+fn replay(args: ReplayArgs) -> ExitCode {
+    let loaded = match load_config(&args.properties) {
+        Ok(l) => l,
+        Err(code) => return code,
+    };
+    let text = match std::fs::read(&args.records) {
+        Ok(bytes) => match String::from_utf8(bytes) {
+            Ok(t) => t,
+            Err(e) => return fail(format!("{}: not UTF-8 text: {e}", args.records.display())),
+        },
+        Err(e) => {
+            return fail(format!(
+                "cannot read records file {}: {e}",
+                args.records.display()
+            ))
+        }
+    };
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0);
+    let shards = match replay::parse_records(&args.records, &text, now_ms) {
+        Ok(s) => s,
+        Err(e) => return fail(e),
+    };
+    let options = ReplayOptions {
+        records_file: args.records.clone(),
+        end: args.end,
+        fail_checkpoints: args.fail_checkpoint,
+        transcript: args.transcript,
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => return fail(format!("cannot start the async runtime: {e}")),
+    };
+    let report = match runtime.block_on(replay::run(&loaded.config, shards, &options)) {
+        Ok(r) => r,
+        Err(e) => return fail(format!("cannot write the transcript: {e}")),
+    };
+    if args.json {
+        match serde_json::to_string_pretty(&report) {
+            Ok(s) => println!("{s}"),
+            Err(e) => return fail(e),
+        }
+    } else {
+        print!("{}", report.table());
+    }
+    if report.all_completed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_SHARD_FAILED)
+    }
 }

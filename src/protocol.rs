@@ -94,7 +94,11 @@ pub fn encode_initialize(
 /// `{"action":"processRecords","records":[...],"millisBehindLatest":...}\n`.
 ///
 /// The hot path: base64 is written straight into `out`, with no intermediate strings.
-pub fn encode_process_records(out: &mut Vec<u8>, records: &[Record], millis_behind_latest: Option<i64>) {
+pub fn encode_process_records(
+    out: &mut Vec<u8>,
+    records: &[Record],
+    millis_behind_latest: Option<i64>,
+) {
     let payload: usize = records.iter().map(|r| r.data.len() * 4 / 3 + 4).sum();
     out.reserve(payload + records.len() * 200 + 80);
     out.extend_from_slice(b"{\"action\":\"processRecords\",\"records\":[");
@@ -210,13 +214,19 @@ pub fn classify_line(line: &[u8]) -> ChildLine {
                 None | Some(Value::Null) => None,
                 Some(Value::Number(n)) => match n.as_i64() {
                     Some(n) => Some(n),
-                    None => return ChildLine::Skipped("checkpoint subSequenceNumber is not an integer"),
+                    None => {
+                        return ChildLine::Skipped("checkpoint subSequenceNumber is not an integer")
+                    }
                 },
                 Some(Value::String(s)) => match s.trim().parse::<i64>() {
                     Ok(n) => Some(n),
-                    Err(_) => return ChildLine::Skipped("checkpoint subSequenceNumber is not an integer"),
+                    Err(_) => {
+                        return ChildLine::Skipped("checkpoint subSequenceNumber is not an integer")
+                    }
                 },
-                Some(_) => return ChildLine::Skipped("checkpoint subSequenceNumber is not an integer"),
+                Some(_) => {
+                    return ChildLine::Skipped("checkpoint subSequenceNumber is not an integer")
+                }
             };
             ChildLine::Message(FromChild::Checkpoint {
                 sequence_number,
@@ -307,7 +317,12 @@ mod tests {
     #[test]
     fn initialize_matches_java_field_order_and_nulls() {
         let mut out = vec![];
-        encode_initialize(&mut out, "shardId-000000000004", Some("TRIM_HORIZON"), Some(0));
+        encode_initialize(
+            &mut out,
+            "shardId-000000000004",
+            Some("TRIM_HORIZON"),
+            Some(0),
+        );
         assert_eq!(
             s(out),
             "{\"action\":\"initialize\",\"shardId\":\"shardId-000000000004\",\"sequenceNumber\":\"TRIM_HORIZON\",\"subSequenceNumber\":0}\n"
@@ -326,8 +341,20 @@ mod tests {
         encode_process_records(
             &mut out,
             &[
-                rec(b"hello", "user-17", "49654023716589134560122394217618524611839505447823802386", 0, 1752000000123),
-                rec(b"{\"clicks\":3}", "user-9", "49654023716589134560122394217618524611839505447823802402", 0, 1752000000456),
+                rec(
+                    b"hello",
+                    "user-17",
+                    "49654023716589134560122394217618524611839505447823802386",
+                    0,
+                    1752000000123,
+                ),
+                rec(
+                    b"{\"clicks\":3}",
+                    "user-9",
+                    "49654023716589134560122394217618524611839505447823802402",
+                    0,
+                    1752000000456,
+                ),
             ],
             Some(1200),
         );
@@ -356,7 +383,10 @@ mod tests {
         assert!(v["millisBehindLatest"].is_null());
         let mut out = vec![];
         encode_process_records(&mut out, &[], Some(0));
-        assert_eq!(s(out), "{\"action\":\"processRecords\",\"records\":[],\"millisBehindLatest\":0}\n");
+        assert_eq!(
+            s(out),
+            "{\"action\":\"processRecords\",\"records\":[],\"millisBehindLatest\":0}\n"
+        );
     }
 
     #[test]
@@ -376,7 +406,9 @@ mod tests {
     }
 
     fn status(r: &str) -> ChildLine {
-        ChildLine::Message(FromChild::Status { response_for: Some(r.into()) })
+        ChildLine::Message(FromChild::Status {
+            response_for: Some(r.into()),
+        })
     }
 
     #[test]
@@ -450,7 +482,11 @@ mod tests {
         // Split at every offset: the result must not change (a `\r\n` split across reads is one
         // terminator).
         for i in 0..=input.len() {
-            assert_eq!(decode_all(&[&input[..i], &input[i..]]), want, "split at {i}");
+            assert_eq!(
+                decode_all(&[&input[..i], &input[i..]]),
+                want,
+                "split at {i}"
+            );
         }
         assert_eq!(decode_all(&[b"x\r"]), vec![b"x".to_vec()]);
         assert_eq!(decode_all(&[b""]), Vec::<Vec<u8>>::new());

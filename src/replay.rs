@@ -1,1 +1,591 @@
-//! replay (in progress)
+//! `kcl-bridge replay`: runs the application named in a properties file against records from a
+//! file, exactly as shards would feed it, with checkpoints kept in memory. No AWS involved.
+//!
+//! One child per shard, shards concurrently: `initialize` → `processRecords` batches of
+//! `maxRecords` → the chosen ending. Parsing the records file is pure ([`parse_records`]); the
+//! run itself uses the same [`ShardChild`] driver as the worker.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+use tracing::{error, info, info_span, warn, Instrument};
+
+use crate::checkpoint::{
+    CheckpointError, CheckpointState, ExtendedSequenceNumber, MemorySink, SequenceNumber,
+};
+use crate::child::{ChildError, ChildSpec, ShardChild};
+use crate::config::Config;
+use crate::protocol::Record;
+use crate::transcript::Transcript;
+
+/// The shard a record belongs to when its line names none.
+pub const DEFAULT_SHARD_ID: &str = "shardId-000000000000";
+/// The partition key a record gets when its line names none.
+pub const DEFAULT_PARTITION_KEY: &str = "replay";
+/// How long a child may take to exit after its stdin is closed.
+const EXIT_GRACE: Duration = Duration::from_secs(5);
+
+/// How each shard's session ends after its last record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EndMode {
+    /// `shardEnded`: the application must checkpoint at shard end.
+    ShardEnd,
+    /// `leaseLost`: no checkpoint possible.
+    LeaseLost,
+    /// `shutdownRequested` (the application may checkpoint), then `leaseLost`.
+    ShutdownRequested,
+}
+
+/// A records file that cannot be used: which line and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}:{line}: {message}", file.display())]
+pub struct RecordsError {
+    pub file: PathBuf,
+    /// 1-based; 0 when the problem is not on one line.
+    pub line: usize,
+    pub message: String,
+}
+
+/// One line of the JSON-lines records format.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct RecordLine {
+    data: Option<String>,
+    data_base64: Option<String>,
+    partition_key: Option<String>,
+    shard_id: Option<String>,
+    sequence_number: Option<serde_json::Value>,
+    sub_sequence_number: Option<u64>,
+    approximate_arrival_timestamp: Option<i64>,
+}
+
+/// The output of `aws kinesis get-records`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct GetRecordsOutput {
+    records: Vec<GetRecordsRecord>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct GetRecordsRecord {
+    data: String,
+    partition_key: String,
+    sequence_number: String,
+    /// Epoch seconds (AWS CLI v1, fractional) or an ISO 8601 string (AWS CLI v2).
+    approximate_arrival_timestamp: Option<serde_json::Value>,
+}
+
+/// Records grouped by shard, each shard's in file order with ascending sequence numbers.
+pub type ShardRecords = BTreeMap<String, Vec<Record>>;
+
+/// Parses a records file: JSON lines (see the README), or the JSON printed by
+/// `aws kinesis get-records`. `now_ms` is the arrival time of records that give none.
+pub fn parse_records(file: &Path, text: &str, now_ms: i64) -> Result<ShardRecords, RecordsError> {
+    let err = |line: usize, message: String| RecordsError {
+        file: file.to_owned(),
+        line,
+        message,
+    };
+    let trimmed = text.trim_start();
+    if trimmed.starts_with('{') {
+        if let Ok(serde_json::Value::Object(map)) = serde_json::from_str::<serde_json::Value>(text)
+        {
+            if map.contains_key("Records") {
+                let out: GetRecordsOutput = serde_json::from_value(serde_json::Value::Object(map))
+                    .map_err(|e| {
+                        err(
+                            0,
+                            format!("not valid `aws kinesis get-records` output: {e}"),
+                        )
+                    })?;
+                return from_get_records(out, now_ms)
+                    .map_err(|(i, m)| err(0, format!("Records[{i}]: {m}")));
+            }
+        }
+    }
+    let mut shards = ShardRecords::new();
+    for (index, line) in text.lines().enumerate() {
+        let number = index + 1;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let parsed: RecordLine =
+            serde_json::from_str(line).map_err(|e| err(number, format!("not a record: {e}")))?;
+        let data = match (parsed.data, parsed.data_base64) {
+            (Some(text), None) => bytes::Bytes::from(text.into_bytes()),
+            (None, Some(b64)) => base64::engine::general_purpose::STANDARD
+                .decode(b64.trim())
+                .map(bytes::Bytes::from)
+                .map_err(|e| err(number, format!("dataBase64 is not valid base64: {e}")))?,
+            (Some(_), Some(_)) => {
+                return Err(err(
+                    number,
+                    "give either data or dataBase64, not both".into(),
+                ))
+            }
+            (None, None) => {
+                return Err(err(
+                    number,
+                    "a record needs data (UTF-8 text) or dataBase64".into(),
+                ))
+            }
+        };
+        let shard_id = parsed
+            .shard_id
+            .unwrap_or_else(|| DEFAULT_SHARD_ID.to_owned());
+        let records = shards.entry(shard_id.clone()).or_default();
+        let sequence_number = match parsed.sequence_number {
+            None => next_sequence_number(records.last().map(|r| r.sequence_number.as_str())),
+            Some(serde_json::Value::String(s)) if is_decimal(&s) => s,
+            Some(serde_json::Value::Number(n)) if is_decimal(&n.to_string()) => n.to_string(),
+            Some(other) => {
+                return Err(err(
+                    number,
+                    format!("sequenceNumber {other} is not a string of decimal digits"),
+                ));
+            }
+        };
+        let record = Record {
+            data,
+            partition_key: parsed
+                .partition_key
+                .unwrap_or_else(|| DEFAULT_PARTITION_KEY.to_owned()),
+            sequence_number,
+            sub_sequence_number: parsed.sub_sequence_number.unwrap_or(0),
+            approximate_arrival_timestamp: parsed.approximate_arrival_timestamp.unwrap_or(now_ms),
+        };
+        if let Some(prev) = records.last() {
+            if position(&record) <= position(prev) {
+                return Err(err(
+                    number,
+                    format!(
+                        "sequence number {}/{} of {shard_id} is not above the previous record's {}/{}",
+                        record.sequence_number,
+                        record.sub_sequence_number,
+                        prev.sequence_number,
+                        prev.sub_sequence_number
+                    ),
+                ));
+            }
+        }
+        records.push(record);
+    }
+    if shards.is_empty() {
+        return Err(err(0, "the file holds no records".into()));
+    }
+    Ok(shards)
+}
+
+fn from_get_records(out: GetRecordsOutput, now_ms: i64) -> Result<ShardRecords, (usize, String)> {
+    let mut records = Vec::with_capacity(out.records.len());
+    for (i, r) in out.records.into_iter().enumerate() {
+        let data = base64::engine::general_purpose::STANDARD
+            .decode(r.data.trim())
+            .map_err(|e| (i, format!("Data is not valid base64: {e}")))?;
+        if !is_decimal(&r.sequence_number) {
+            return Err((
+                i,
+                format!(
+                    "SequenceNumber {:?} is not decimal digits",
+                    r.sequence_number
+                ),
+            ));
+        }
+        let ts = match r.approximate_arrival_timestamp {
+            None => now_ms,
+            Some(serde_json::Value::Number(n)) => n
+                .as_f64()
+                .map(|s| (s * 1000.0).round() as i64)
+                .unwrap_or(now_ms),
+            Some(serde_json::Value::String(s)) => {
+                let t = time::OffsetDateTime::parse(
+                    &s,
+                    &time::format_description::well_known::Rfc3339,
+                )
+                .map_err(|e| {
+                    (
+                        i,
+                        format!("ApproximateArrivalTimestamp {s:?} is not an ISO 8601 time: {e}"),
+                    )
+                })?;
+                (t.unix_timestamp_nanos() / 1_000_000) as i64
+            }
+            Some(other) => {
+                return Err((
+                    i,
+                    format!("ApproximateArrivalTimestamp {other} is not a time"),
+                ))
+            }
+        };
+        records.push(Record {
+            data: bytes::Bytes::from(data),
+            partition_key: r.partition_key,
+            sequence_number: r.sequence_number,
+            sub_sequence_number: 0,
+            approximate_arrival_timestamp: ts,
+        });
+    }
+    if records.is_empty() {
+        return Err((0, "the get-records output holds no records".into()));
+    }
+    let mut shards = ShardRecords::new();
+    shards.insert(DEFAULT_SHARD_ID.to_owned(), records);
+    Ok(shards)
+}
+
+fn is_decimal(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+fn position(r: &Record) -> ExtendedSequenceNumber {
+    let seq = SequenceNumber::parse(&r.sequence_number).unwrap_or(SequenceNumber::TrimHorizon);
+    ExtendedSequenceNumber::new(seq, r.sub_sequence_number)
+}
+
+/// The sequence number after `prev`, Kinesis-style (56 decimal digits starting `49`).
+fn next_sequence_number(prev: Option<&str>) -> String {
+    let mut digits: Vec<u8> = prev
+        .map(|p| p.as_bytes().to_vec())
+        .unwrap_or_else(|| format!("49{:054}", 0).into_bytes());
+    let mut i = digits.len();
+    loop {
+        if i == 0 {
+            digits.insert(0, b'1');
+            break;
+        }
+        i -= 1;
+        if digits[i] == b'9' {
+            digits[i] = b'0';
+        } else {
+            digits[i] += 1;
+            break;
+        }
+    }
+    String::from_utf8(digits).unwrap_or_default()
+}
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct ReplayOptions {
+    pub records_file: PathBuf,
+    pub end: EndMode,
+    /// `(n, error)`: the n-th checkpoint write of each shard fails with `error`.
+    pub fail_checkpoints: Vec<(u64, CheckpointError)>,
+    pub transcript: Option<PathBuf>,
+}
+
+/// How one shard's session ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum Outcome {
+    /// Every record was delivered and the session ended as asked.
+    Completed,
+    /// `shardEnded` was answered without a `SHARD_END` checkpoint: the KCL would never finish
+    /// this shard (Java retries it for ever).
+    ShardEndNotCheckpointed,
+    /// The child failed; only this shard is affected.
+    ChildFailed { error: String },
+}
+
+/// Per-shard summary printed at the end.
+#[derive(Debug, Clone, Serialize)]
+pub struct ShardReport {
+    pub shard_id: String,
+    pub records: usize,
+    /// Records acknowledged by the child (their `processRecords` got its status).
+    pub records_delivered: usize,
+    /// Checkpoints stored (refused requests and no-ops do not count).
+    pub checkpoints: usize,
+    /// The last stored checkpoint (the initial position if none was stored).
+    pub final_checkpoint: String,
+    #[serde(flatten)]
+    pub outcome: Outcome,
+}
+
+/// The whole run.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReplayReport {
+    pub shards: Vec<ShardReport>,
+}
+
+impl ReplayReport {
+    pub fn all_completed(&self) -> bool {
+        self.shards.iter().all(|s| s.outcome == Outcome::Completed)
+    }
+
+    /// A human-readable table.
+    pub fn table(&self) -> String {
+        let mut out = format!(
+            "{:<24} {:>8} {:>10} {:>11}  {:<58} {}\n",
+            "shard", "records", "delivered", "checkpoints", "final checkpoint", "result"
+        );
+        for s in &self.shards {
+            let result = match &s.outcome {
+                Outcome::Completed => "ok".to_owned(),
+                Outcome::ShardEndNotCheckpointed => {
+                    "FAILED: the application did not checkpoint at shard end (the KCL would never finish this shard)"
+                        .to_owned()
+                }
+                Outcome::ChildFailed { error } => format!("FAILED: {error}"),
+            };
+            out.push_str(&format!(
+                "{:<24} {:>8} {:>10} {:>11}  {:<58} {}\n",
+                s.shard_id,
+                s.records,
+                s.records_delivered,
+                s.checkpoints,
+                s.final_checkpoint,
+                result
+            ));
+        }
+        out
+    }
+}
+
+/// Runs every shard's session concurrently and reports on each.
+pub async fn run(
+    config: &Config,
+    shards: ShardRecords,
+    options: &ReplayOptions,
+) -> std::io::Result<ReplayReport> {
+    let transcript = match &options.transcript {
+        Some(path) => Some(Transcript::create(path)?),
+        None => None,
+    };
+    let spec = ChildSpec {
+        argv: config.executable_argv(),
+        timeout: config.timeout,
+        exit_grace: EXIT_GRACE,
+    };
+    let initial = ExtendedSequenceNumber::new(
+        SequenceNumber::parse(config.initial_position.sentinel())
+            .unwrap_or(SequenceNumber::TrimHorizon),
+        0,
+    );
+    let batch_size = config.max_records.max(1) as usize;
+    let mut tasks = tokio::task::JoinSet::new();
+    for (shard_id, records) in shards {
+        let span = info_span!("shard", shard_id = %shard_id);
+        let session = ShardSession {
+            shard_id,
+            records,
+            spec: spec.clone(),
+            initial: initial.clone(),
+            batch_size,
+            end: options.end,
+            failures: options.fail_checkpoints.clone(),
+            transcript: transcript.clone(),
+        };
+        tasks.spawn(session.run().instrument(span));
+    }
+    let mut reports = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        match joined {
+            Ok(report) => reports.push(report),
+            Err(e) => error!(error = %e, "a shard task panicked"),
+        }
+    }
+    reports.sort_by(|a, b| a.shard_id.cmp(&b.shard_id));
+    if let Some(t) = &transcript {
+        t.flush()?;
+    }
+    Ok(ReplayReport { shards: reports })
+}
+
+struct ShardSession {
+    shard_id: String,
+    records: Vec<Record>,
+    spec: ChildSpec,
+    initial: ExtendedSequenceNumber,
+    batch_size: usize,
+    end: EndMode,
+    failures: Vec<(u64, CheckpointError)>,
+    transcript: Option<Transcript>,
+}
+
+impl ShardSession {
+    async fn run(self) -> ShardReport {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let mut sink = MemorySink::new(&self.shard_id, self.failures.clone(), log.clone());
+        let mut state = CheckpointState::new(self.initial.clone());
+        let mut delivered = 0;
+        let outcome = match ShardChild::spawn(&self.spec, &self.shard_id, self.transcript.clone()) {
+            Err(e) => Outcome::ChildFailed {
+                error: e.to_string(),
+            },
+            Ok(mut child) => {
+                let result = self
+                    .drive(&mut child, &mut state, &mut sink, &mut delivered)
+                    .await;
+                child.close().await;
+                match result {
+                    Err(e) => Outcome::ChildFailed {
+                        error: e.to_string(),
+                    },
+                    Ok(())
+                        if self.end == EndMode::ShardEnd
+                            && !state.last_checkpoint().is_shard_end() =>
+                    {
+                        Outcome::ShardEndNotCheckpointed
+                    }
+                    Ok(()) => Outcome::Completed,
+                }
+            }
+        };
+        match &outcome {
+            Outcome::Completed => info!(records = delivered, "shard replayed"),
+            Outcome::ShardEndNotCheckpointed => {
+                warn!("the application did not checkpoint at shard end; the KCL would never finish this shard")
+            }
+            Outcome::ChildFailed { error } => {
+                error!(%error, "shard failed; other shards are not affected")
+            }
+        }
+        let checkpoints = log
+            .lock()
+            .map(|l| l.len())
+            .unwrap_or_else(|p| p.into_inner().len());
+        ShardReport {
+            shard_id: self.shard_id.clone(),
+            records: self.records.len(),
+            records_delivered: delivered,
+            checkpoints,
+            final_checkpoint: state.last_checkpoint().to_string(),
+            outcome,
+        }
+    }
+
+    async fn drive(
+        &self,
+        child: &mut ShardChild,
+        state: &mut CheckpointState,
+        sink: &mut MemorySink,
+        delivered: &mut usize,
+    ) -> Result<(), ChildError> {
+        child.initialize(Some(&self.initial), state, sink).await?;
+        let last_arrival = self
+            .records
+            .last()
+            .map(|r| r.approximate_arrival_timestamp)
+            .unwrap_or(0);
+        for batch in self.records.chunks(self.batch_size) {
+            // How far this batch is behind the newest record of the shard.
+            let behind = batch
+                .last()
+                .map(|r| (last_arrival - r.approximate_arrival_timestamp).max(0))
+                .unwrap_or(0);
+            child
+                .process_records(batch, Some(behind), state, sink)
+                .await?;
+            *delivered += batch.len();
+        }
+        match self.end {
+            EndMode::ShardEnd => child.shard_ended(state, sink).await,
+            EndMode::LeaseLost => child.lease_lost(state, sink).await,
+            EndMode::ShutdownRequested => {
+                child.shutdown_requested(state, sink).await?;
+                child.lease_lost(state, sink).await
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<ShardRecords, RecordsError> {
+        parse_records(Path::new("r.jsonl"), text, 1_700_000_000_000)
+    }
+
+    #[test]
+    fn defaults_and_grouping() {
+        let shards = parse(
+            "{\"data\":\"a\"}\n\n{\"data\":\"b\",\"shardId\":\"shardId-000000000001\",\"partitionKey\":\"k\"}\n{\"dataBase64\":\"aGk=\",\"approximateArrivalTimestamp\":5}\n",
+        )
+        .unwrap();
+        assert_eq!(shards.len(), 2);
+        let s0 = &shards[DEFAULT_SHARD_ID];
+        assert_eq!(s0.len(), 2);
+        assert_eq!(&s0[0].data[..], b"a");
+        assert_eq!(s0[0].partition_key, DEFAULT_PARTITION_KEY);
+        assert_eq!(
+            s0[0].sequence_number,
+            "49000000000000000000000000000000000000000000000000000001"
+        );
+        assert_eq!(
+            s0[1].sequence_number,
+            "49000000000000000000000000000000000000000000000000000002"
+        );
+        assert_eq!(s0[0].approximate_arrival_timestamp, 1_700_000_000_000);
+        assert_eq!(&s0[1].data[..], b"hi");
+        assert_eq!(s0[1].approximate_arrival_timestamp, 5);
+        let s1 = &shards["shardId-000000000001"];
+        assert_eq!(s1[0].partition_key, "k");
+        assert_eq!(
+            s1[0].sequence_number,
+            "49000000000000000000000000000000000000000000000000000001"
+        );
+    }
+
+    #[test]
+    fn explicit_sequence_numbers_continue() {
+        let shards =
+            parse("{\"data\":\"a\",\"sequenceNumber\":\"199\"}\n{\"data\":\"b\"}\n").unwrap();
+        assert_eq!(shards[DEFAULT_SHARD_ID][1].sequence_number, "200");
+        assert_eq!(next_sequence_number(Some("999")), "1000");
+    }
+
+    #[test]
+    fn bad_lines_name_their_line() {
+        let cases = [
+            ("{\"data\":\"a\"}\nnot json\n", 2, "not a record"),
+            ("{\"dataBase64\":\"@@@\"}\n", 1, "not valid base64"),
+            ("{\"data\":\"a\",\"dataBase64\":\"YQ==\"}\n", 1, "not both"),
+            ("{\"partitionKey\":\"a\"}\n", 1, "needs data"),
+            ("{\"data\":\"a\",\"sequenceNumber\":\"12x\"}\n", 1, "decimal digits"),
+            ("{\"data\":\"a\",\"sequenceNumber\":\"5\"}\n{\"data\":\"b\",\"sequenceNumber\":\"5\"}\n", 2, "not above"),
+            ("{\"data\":\"a\",\"colour\":1}\n", 1, "unknown field"),
+        ];
+        for (text, line, needle) in cases {
+            let e = parse(text).unwrap_err();
+            assert_eq!(e.line, line, "{text:?}: {e}");
+            assert!(e.message.contains(needle), "{text:?}: {e}");
+            assert!(
+                e.to_string().starts_with(&format!("r.jsonl:{line}: ")),
+                "{e}"
+            );
+        }
+        assert!(parse("\n\n").unwrap_err().message.contains("no records"));
+    }
+
+    #[test]
+    fn get_records_output() {
+        let text = r#"{
+            "Records": [
+                {"SequenceNumber": "49590338271490256608559692538361571095921575989136588898",
+                 "ApproximateArrivalTimestamp": 1545084514.123, "Data": "aGVsbG8=", "PartitionKey": "p1"},
+                {"SequenceNumber": "49590338271490256608559692540925702759324208523137515618",
+                 "ApproximateArrivalTimestamp": "2018-12-17T22:08:34.456000+00:00", "Data": "d29ybGQ=", "PartitionKey": "p2",
+                 "EncryptionType": "NONE"}
+            ],
+            "NextShardIterator": "AAAA",
+            "MillisBehindLatest": 0
+        }"#;
+        let shards = parse(text).unwrap();
+        let rs = &shards[DEFAULT_SHARD_ID];
+        assert_eq!(rs.len(), 2);
+        assert_eq!(&rs[0].data[..], b"hello");
+        assert_eq!(rs[0].approximate_arrival_timestamp, 1545084514123);
+        assert_eq!(rs[1].approximate_arrival_timestamp, 1545084514456);
+        assert_eq!(rs[1].partition_key, "p2");
+        let bad = r#"{"Records":[{"SequenceNumber":"1","Data":"!!","PartitionKey":"p"}]}"#;
+        assert!(parse(bad).unwrap_err().message.contains("Records[0]"));
+    }
+}

@@ -48,6 +48,16 @@ pub struct Config {
 }
 
 impl Config {
+    /// Every effective setting as key and value, credentials redacted.
+    pub fn effective_settings(&self) -> Vec<(String, String)> {
+        vec![
+            ("executableName".into(), self.executable_name.clone()),
+            ("applicationName".into(), self.application_name.clone()),
+            ("streamName".into(), self.stream_name.clone()),
+            ("maxRecords".into(), self.max_records.to_string()),
+        ]
+    }
+
     /// `executableName` split on runs of ASCII spaces, as Java does (no shell, no quoting).
     pub fn executable_argv(&self) -> Vec<String> {
         self.executable_name
@@ -91,7 +101,10 @@ pub enum ConfigError {
         source: std::io::Error,
     },
     #[error("{} has {} problem(s)", path.display(), problems.len())]
-    Invalid { path: PathBuf, problems: Vec<Problem> },
+    Invalid {
+        path: PathBuf,
+        problems: Vec<Problem>,
+    },
 }
 
 /// Reads and validates a properties file.
@@ -138,7 +151,9 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Loaded, ConfigError> {
             application_name: get("applicationName").unwrap_or_default(),
             stream_name: get("streamName").unwrap_or_default(),
             initial_position: InitialPosition::TrimHorizon,
-            max_records: get("maxRecords").and_then(|v| v.trim().parse().ok()).unwrap_or(10_000),
+            max_records: get("maxRecords")
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(10_000),
             timeout: get("timeoutInSeconds")
                 .and_then(|v| v.trim().parse().ok())
                 .map(Duration::from_secs),
