@@ -1,1 +1,9 @@
-//! Integration tests: one binary.
+//! Integration tests: one binary (it links once). They run the built `kcl-bridge` binary with
+//! real child processes: a scripted child, and the unmodified amazon_kclpy and aws-kcl
+//! libraries installed by `scripts/setup-test-env.sh`.
+
+mod cli;
+mod fixtures;
+mod harness;
+mod real_clients;
+mod replay_faults;
