@@ -204,16 +204,14 @@ fn from_get_records(out: GetRecordsOutput, now_ms: i64) -> Result<ShardRecords, 
                 .map(|s| (s * 1000.0).round() as i64)
                 .unwrap_or(now_ms),
             Some(serde_json::Value::String(s)) => {
-                let t = time::OffsetDateTime::parse(
-                    &s,
-                    &time::format_description::well_known::Rfc3339,
-                )
-                .map_err(|e| {
-                    (
+                let t =
+                    time::OffsetDateTime::parse(&s, &time::format_description::well_known::Rfc3339)
+                        .map_err(|e| {
+                            (
                         i,
                         format!("ApproximateArrivalTimestamp {s:?} is not an ISO 8601 time: {e}"),
                     )
-                })?;
+                        })?;
                 (t.unix_timestamp_nanos() / 1_000_000) as i64
             }
             Some(other) => {
@@ -312,6 +310,39 @@ pub struct ShardReport {
 #[derive(Debug, Clone, Serialize)]
 pub struct ReplayReport {
     pub shards: Vec<ShardReport>,
+    /// CPU seconds (user + system) used by the daemon itself and by its record processors.
+    pub cpu: CpuUse,
+}
+
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct CpuUse {
+    /// Everything kcl-bridge used, including reading and decoding the records file.
+    pub daemon_seconds: f64,
+    /// What kcl-bridge used from the first child's start to the end: driving the protocol.
+    pub daemon_bridging_seconds: f64,
+    pub record_processors_seconds: f64,
+}
+
+impl CpuUse {
+    /// CPU used so far by this process and by its children that have been waited for.
+    pub fn now() -> CpuUse {
+        use nix::sys::resource::{getrusage, UsageWho};
+        let seconds = |who| {
+            getrusage(who)
+                .map(|u| {
+                    let t = |tv: nix::sys::time::TimeVal| {
+                        tv.tv_sec() as f64 + tv.tv_usec() as f64 / 1e6
+                    };
+                    t(u.user_time()) + t(u.system_time())
+                })
+                .unwrap_or(0.0)
+        };
+        CpuUse {
+            daemon_seconds: seconds(UsageWho::RUSAGE_SELF),
+            daemon_bridging_seconds: 0.0,
+            record_processors_seconds: seconds(UsageWho::RUSAGE_CHILDREN),
+        }
+    }
 }
 
 impl ReplayReport {
@@ -344,6 +375,10 @@ impl ReplayReport {
                 result
             ));
         }
+        out.push_str(&format!(
+            "CPU: kcl-bridge {:.3} s ({:.3} s of it driving the record processors), record processors {:.3} s\n",
+            self.cpu.daemon_seconds, self.cpu.daemon_bridging_seconds, self.cpu.record_processors_seconds
+        ));
         out
     }
 }
@@ -354,6 +389,7 @@ pub async fn run(
     shards: ShardRecords,
     options: &ReplayOptions,
 ) -> std::io::Result<ReplayReport> {
+    let cpu_at_start = CpuUse::now();
     let transcript = match &options.transcript {
         Some(path) => Some(Transcript::create(path)?),
         None => None,
@@ -395,7 +431,12 @@ pub async fn run(
     if let Some(t) = &transcript {
         t.flush()?;
     }
-    Ok(ReplayReport { shards: reports })
+    let mut cpu = CpuUse::now();
+    cpu.daemon_bridging_seconds = cpu.daemon_seconds - cpu_at_start.daemon_seconds;
+    Ok(ReplayReport {
+        shards: reports,
+        cpu,
+    })
 }
 
 struct ShardSession {

@@ -8,7 +8,10 @@ use crate::harness::{properties, run, workdir};
 const LIMIT: Duration = Duration::from_secs(30);
 
 fn no_panic(stderr: &str) {
-    assert!(!stderr.contains("panicked") && !stderr.contains("RUST_BACKTRACE"), "a panic:\n{stderr}");
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("RUST_BACKTRACE"),
+        "a panic:\n{stderr}"
+    );
 }
 
 #[test]
@@ -16,14 +19,27 @@ fn help_and_version() {
     let d = workdir();
     let out = run(d.path(), &["--help"], &[], LIMIT);
     assert_eq!(out.code, 0);
-    for needle in ["--properties-file", "--log-configuration", "check", "replay"] {
-        assert!(out.stdout.contains(needle), "--help lacks {needle}:\n{}", out.stdout);
+    for needle in [
+        "--properties-file",
+        "--log-configuration",
+        "check",
+        "replay",
+    ] {
+        assert!(
+            out.stdout.contains(needle),
+            "--help lacks {needle}:\n{}",
+            out.stdout
+        );
     }
     let out = run(d.path(), &["--version"], &[], LIMIT);
     assert_eq!(out.code, 0);
     assert!(out.stdout.starts_with("kcl-bridge "), "{}", out.stdout);
     let out = run(d.path(), &["replay", "--help"], &[], LIMIT);
-    assert!(out.stdout.contains("--fail-checkpoint") && out.stdout.contains("shutdown-requested"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("--fail-checkpoint") && out.stdout.contains("shutdown-requested"),
+        "{}",
+        out.stdout
+    );
 }
 
 #[test]
@@ -31,7 +47,12 @@ fn no_properties_file_is_javas_message() {
     let d = workdir();
     let out = run(d.path(), &[], &[], LIMIT);
     assert_eq!(out.code, 1);
-    assert!(out.stderr.contains("Properties file missing, please provide a properties file"), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("Properties file missing, please provide a properties file"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
@@ -49,10 +70,18 @@ fn two_positional_files_is_javas_message() {
 #[test]
 fn missing_or_unreadable_properties_file() {
     let d = workdir();
-    for args in [&["nope.properties"][..], &["-p", "nope.properties"], &["check", "nope.properties"]] {
+    for args in [
+        &["nope.properties"][..],
+        &["-p", "nope.properties"],
+        &["check", "nope.properties"],
+    ] {
         let out = run(d.path(), args, &[], LIMIT);
         assert_eq!(out.code, 1, "{args:?}");
-        assert!(out.stderr.contains("nope.properties"), "{args:?}: {}", out.stderr);
+        assert!(
+            out.stderr.contains("nope.properties"),
+            "{args:?}: {}",
+            out.stderr
+        );
         no_panic(&out.stderr);
     }
     std::fs::create_dir(d.path().join("dir.properties")).unwrap();
@@ -64,13 +93,41 @@ fn missing_or_unreadable_properties_file() {
 #[test]
 fn properties_file_option_overrides_positional_and_log_configuration_is_accepted() {
     let d = workdir();
-    std::fs::write(d.path().join("good.properties"), properties("python3 app.py", &[])).unwrap();
-    std::fs::write(d.path().join("bad.properties"), "this is = not = a valid\nmaxRecords = many\n").unwrap();
+    std::fs::write(
+        d.path().join("good.properties"),
+        properties("python3 app.py", &[]),
+    )
+    .unwrap();
+    std::fs::write(
+        d.path().join("bad.properties"),
+        "this is = not = a valid\nmaxRecords = many\n",
+    )
+    .unwrap();
     // The positional file is bad, but -p wins, as in Java.
-    let out = run(d.path(), &["bad.properties", "-p", "good.properties", "-l", "logback.xml"], &[], LIMIT);
-    assert!(out.stderr.contains("Overriding the properties file with the --properties-file option"), "{}", out.stderr);
+    let out = run(
+        d.path(),
+        &[
+            "bad.properties",
+            "-p",
+            "good.properties",
+            "-l",
+            "logback.xml",
+        ],
+        &[],
+        LIMIT,
+    );
+    assert!(
+        out.stderr
+            .contains("Overriding the properties file with the --properties-file option"),
+        "{}",
+        out.stderr
+    );
     assert!(out.stderr.contains("--log-configuration"), "{}", out.stderr);
-    assert!(!out.stderr.contains("bad.properties"), "the positional file must not be read:\n{}", out.stderr);
+    assert!(
+        !out.stderr.contains("bad.properties"),
+        "the positional file must not be read:\n{}",
+        out.stderr
+    );
     no_panic(&out.stderr);
 }
 
@@ -82,12 +139,28 @@ fn bad_properties_name_key_line_value_and_expectation() {
         properties("python3 app.py", &[])
     );
     std::fs::write(d.path().join("app.properties"), text).unwrap();
-    for args in [&["app.properties"][..], &["check", "app.properties"], &["replay", "app.properties", "--records", "r.jsonl"]] {
+    for args in [
+        &["app.properties"][..],
+        &["check", "app.properties"],
+        &["replay", "app.properties", "--records", "r.jsonl"],
+    ] {
         let out = run(d.path(), args, &[], LIMIT);
         assert_eq!(out.code, 1, "{args:?}: {}", out.stderr);
         // Every problem is reported at once, each with its line, key and value.
-        for needle in ["app.properties:7", "maxRecords", "lots", "app.properties:8", "treu", "app.properties:9", "SOMEWHERE"] {
-            assert!(out.stderr.contains(needle), "{args:?}: stderr lacks {needle:?}:\n{}", out.stderr);
+        for needle in [
+            "app.properties:7",
+            "maxRecords",
+            "lots",
+            "app.properties:8",
+            "treu",
+            "app.properties:9",
+            "SOMEWHERE",
+        ] {
+            assert!(
+                out.stderr.contains(needle),
+                "{args:?}: stderr lacks {needle:?}:\n{}",
+                out.stderr
+            );
         }
         no_panic(&out.stderr);
     }
@@ -114,31 +187,84 @@ fn check_resolves_the_executable_and_redacts_credentials() {
     let out = run(d.path(), &["check", "app.properties"], &[], LIMIT);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(out.stdout.contains("app.properties: OK"), "{}", out.stdout);
-    assert!(out.stdout.contains("python3") && out.stdout.contains("--flag"), "{}", out.stdout);
-    assert!(out.stdout.contains("applicationName = it"), "{}", out.stdout);
-    assert!(!out.stdout.contains("spartacus") && !out.stderr.contains("spartacus"), "secret leaked:\n{}\n{}", out.stdout, out.stderr);
-    assert!(!out.stdout.contains("123456789012"), "role ARN not redacted:\n{}", out.stdout);
+    assert!(
+        out.stdout.contains("python3") && out.stdout.contains("--flag"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("applicationName = it"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        !out.stdout.contains("spartacus") && !out.stderr.contains("spartacus"),
+        "secret leaked:\n{}\n{}",
+        out.stdout,
+        out.stderr
+    );
+    assert!(
+        !out.stdout.contains("123456789012"),
+        "role ARN not redacted:\n{}",
+        out.stdout
+    );
 }
 
 #[test]
 fn check_fails_when_the_executable_is_not_found() {
     let d = workdir();
-    std::fs::write(d.path().join("app.properties"), properties("no-such-program-kclb app.py", &[])).unwrap();
+    std::fs::write(
+        d.path().join("app.properties"),
+        properties("no-such-program-kclb app.py", &[]),
+    )
+    .unwrap();
     let out = run(d.path(), &["check", "app.properties"], &[], LIMIT);
     assert_eq!(out.code, 1);
-    assert!(out.stderr.contains("no-such-program-kclb") && out.stderr.contains("PATH"), "{}", out.stderr);
-    std::fs::write(d.path().join("app.properties"), properties("./missing.py", &[])).unwrap();
+    assert!(
+        out.stderr.contains("no-such-program-kclb") && out.stderr.contains("PATH"),
+        "{}",
+        out.stderr
+    );
+    std::fs::write(
+        d.path().join("app.properties"),
+        properties("./missing.py", &[]),
+    )
+    .unwrap();
     let out = run(d.path(), &["check", "app.properties"], &[], LIMIT);
     assert_eq!(out.code, 1);
-    assert!(out.stderr.contains("./missing.py does not exist"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("./missing.py does not exist"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
 fn bad_fail_checkpoint_argument() {
     let d = workdir();
-    std::fs::write(d.path().join("app.properties"), properties("python3 app.py", &[])).unwrap();
+    std::fs::write(
+        d.path().join("app.properties"),
+        properties("python3 app.py", &[]),
+    )
+    .unwrap();
     std::fs::write(d.path().join("r.jsonl"), "{\"data\":\"a\"}\n").unwrap();
-    let out = run(d.path(), &["replay", "app.properties", "--records", "r.jsonl", "--fail-checkpoint", "1=Oops"], &[], LIMIT);
+    let out = run(
+        d.path(),
+        &[
+            "replay",
+            "app.properties",
+            "--records",
+            "r.jsonl",
+            "--fail-checkpoint",
+            "1=Oops",
+        ],
+        &[],
+        LIMIT,
+    );
     assert_eq!(out.code, 1);
-    assert!(out.stderr.contains("ThrottlingException"), "lists the valid names:\n{}", out.stderr);
+    assert!(
+        out.stderr.contains("ThrottlingException"),
+        "lists the valid names:\n{}",
+        out.stderr
+    );
 }

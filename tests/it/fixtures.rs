@@ -29,8 +29,10 @@ fn fixtures() -> Vec<Fixture> {
         .filter(|e| e.path().join("fixture.json").exists())
         .map(|e| {
             let dir = e.path();
-            let meta: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("fixture.json")).expect("read fixture.json"))
-                .expect("fixture.json is JSON");
+            let meta: Value = serde_json::from_str(
+                &std::fs::read_to_string(dir.join("fixture.json")).expect("read fixture.json"),
+            )
+            .expect("fixture.json is JSON");
             Fixture {
                 name: e.file_name().to_string_lossy().into_owned(),
                 dir,
@@ -50,7 +52,10 @@ fn fixtures() -> Vec<Fixture> {
         "child-crash",
         "child-timeout",
     ] {
-        assert!(out.iter().any(|f| f.name == required), "protocol-fixtures/{required} is missing");
+        assert!(
+            out.iter().any(|f| f.name == required),
+            "protocol-fixtures/{required} is missing"
+        );
     }
     out
 }
@@ -69,17 +74,30 @@ fn run_fixture(f: &Fixture, child: Child) -> Result<(), String> {
     let golden = f.dir.join("transcript.jsonl");
     let (executable, env): (String, Vec<(String, String)>) = match child {
         Child::Scripted => (
-            format!("python3 {}", repo.join("tests/apps/scripted_child.py").display()),
+            format!(
+                "python3 {}",
+                repo.join("tests/apps/scripted_child.py").display()
+            ),
             vec![
                 ("SCRIPTED_TRANSCRIPT".into(), golden.display().to_string()),
-                ("SCRIPTED_THEN".into(), f.meta["then"].as_str().unwrap_or("eof").into()),
+                (
+                    "SCRIPTED_THEN".into(),
+                    f.meta["then"].as_str().unwrap_or("eof").into(),
+                ),
             ],
         ),
         Child::Kclpy(interface) => (
-            format!("{} {}", harness::venv_python().display(), repo.join("tests/apps/kclpy_app.py").display()),
+            format!(
+                "{} {}",
+                harness::venv_python().display(),
+                repo.join("tests/apps/kclpy_app.py").display()
+            ),
             vec![
                 ("KCLB_INTERFACE".into(), interface.into()),
-                ("KCLB_SCENARIO".into(), f.meta["scenario"].as_str().unwrap_or_default().into()),
+                (
+                    "KCLB_SCENARIO".into(),
+                    f.meta["scenario"].as_str().unwrap_or_default().into(),
+                ),
             ],
         ),
         Child::Node(interface) => {
@@ -88,17 +106,31 @@ fn run_fixture(f: &Fixture, child: Child) -> Result<(), String> {
                 format!("node {}", repo.join("tests/apps/kcl_node_app.js").display()),
                 vec![
                     ("KCLB_INTERFACE".into(), interface.into()),
-                    ("KCLB_SCENARIO".into(), f.meta["scenario"].as_str().unwrap_or_default().into()),
+                    (
+                        "KCLB_SCENARIO".into(),
+                        f.meta["scenario"].as_str().unwrap_or_default().into(),
+                    ),
                 ],
             )
         }
     };
     let extra: Vec<(String, String)> = f.meta["properties"]
         .as_object()
-        .map(|m| m.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned())).collect())
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
+                .collect()
+        })
         .unwrap_or_default();
-    let extra_refs: Vec<(&str, &str)> = extra.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    std::fs::write(work.path().join("app.properties"), properties(&executable, &extra_refs)).map_err(|e| e.to_string())?;
+    let extra_refs: Vec<(&str, &str)> = extra
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    std::fs::write(
+        work.path().join("app.properties"),
+        properties(&executable, &extra_refs),
+    )
+    .map_err(|e| e.to_string())?;
     let records = f.dir.join("records.jsonl");
     let got_path = work.path().join("transcript.jsonl");
     let mut args: Vec<String> = vec![
@@ -124,18 +156,36 @@ fn run_fixture(f: &Fixture, child: Child) -> Result<(), String> {
     // The outcome.
     let expect = &f.meta["expect"];
     if i64::from(out.code) != expect["exit"].as_i64().unwrap_or(-1) {
-        return Err(format!("exit code {} (want {})\n{}", out.code, expect["exit"], context()));
+        return Err(format!(
+            "exit code {} (want {})\n{}",
+            out.code,
+            expect["exit"],
+            context()
+        ));
     }
     let shard = out.shard(SHARD);
-    for key in ["result", "final_checkpoint", "records_delivered", "checkpoints"] {
+    for key in [
+        "result",
+        "final_checkpoint",
+        "records_delivered",
+        "checkpoints",
+    ] {
         if shard[key] != expect[key] {
-            return Err(format!("{key} = {} (want {})\nreport: {shard}\n{}", shard[key], expect[key], context()));
+            return Err(format!(
+                "{key} = {} (want {})\nreport: {shard}\n{}",
+                shard[key],
+                expect[key],
+                context()
+            ));
         }
     }
     if let Some(needle) = expect["error_contains"].as_str() {
         let error = shard["error"].as_str().unwrap_or_default();
         if !error.contains(needle) {
-            return Err(format!("error {error:?} does not contain {needle:?}\n{}", context()));
+            return Err(format!(
+                "error {error:?} does not contain {needle:?}\n{}",
+                context()
+            ));
         }
     }
 
@@ -147,13 +197,27 @@ fn run_fixture(f: &Fixture, child: Child) -> Result<(), String> {
         _ => (normalized(&want), normalized(&got)),
     };
     if want != got {
-        return Err(format!("transcript differs from {}\n{}{}", golden.display(), diff(&want, &got), context()));
+        return Err(format!(
+            "transcript differs from {}\n{}{}",
+            golden.display(),
+            diff(&want, &got),
+            context()
+        ));
     }
     Ok(())
 }
 
 fn exact(entries: &[Value]) -> Vec<String> {
-    entries.iter().map(|e| format!("{} {}", e["direction"].as_str().unwrap_or("?"), e["line"].as_str().unwrap_or("?"))).collect()
+    entries
+        .iter()
+        .map(|e| {
+            format!(
+                "{} {}",
+                e["direction"].as_str().unwrap_or("?"),
+                e["line"].as_str().unwrap_or("?")
+            )
+        })
+        .collect()
 }
 
 /// Daemon lines stay exact; child lines lose blank lines, and JSON child lines are compared by
@@ -181,8 +245,16 @@ fn normalized(entries: &[Value]) -> Vec<String> {
 }
 
 fn run_all(child: Child) {
-    let failures: Vec<String> = fixtures().iter().filter_map(|f| run_fixture(f, child).err()).collect();
-    assert!(failures.is_empty(), "{} fixture(s) failed:\n\n{}", failures.len(), failures.join("\n\n"));
+    let failures: Vec<String> = fixtures()
+        .iter()
+        .filter_map(|f| run_fixture(f, child).err())
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "{} fixture(s) failed:\n\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
 }
 
 #[test]
@@ -214,4 +286,3 @@ fn fixtures_with_aws_kcl_v2() {
 fn fixtures_with_aws_kcl_v1() {
     run_all(Child::Node("v1"));
 }
-

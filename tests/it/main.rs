@@ -2,6 +2,8 @@
 //! real child processes: a scripted child, and the unmodified amazon_kclpy and aws-kcl
 //! libraries installed by `scripts/setup-test-env.sh`.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // Tests may panic on broken set-up.
+
 mod cli;
 mod fixtures;
 mod harness;

@@ -35,9 +35,17 @@ fn replay_sample(properties: &str, extra_env: &[(&str, &str)]) {
     let records = work.path().join("records.jsonl");
     let want = write_records(&records);
     let out_file = work.path().join("processed.tsv");
-    let path = format!("{}:{}", harness::repo().join(".venv/bin").display(), std::env::var("PATH").unwrap_or_default());
+    let path = format!(
+        "{}:{}",
+        harness::repo().join(".venv/bin").display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
     let out_str = out_file.display().to_string();
-    let mut env = vec![("PATH", path.as_str()), ("SAMPLE_OUTPUT_FILE", out_str.as_str()), ("SAMPLE_CHECKPOINT_EVERY", "1000")];
+    let mut env = vec![
+        ("PATH", path.as_str()),
+        ("SAMPLE_OUTPUT_FILE", out_str.as_str()),
+        ("SAMPLE_CHECKPOINT_EVERY", "1000"),
+    ];
     env.extend_from_slice(extra_env);
     let records_str = records.display().to_string();
     let out = run(
@@ -46,7 +54,13 @@ fn replay_sample(properties: &str, extra_env: &[(&str, &str)]) {
         &env,
         Duration::from_secs(300),
     );
-    assert_eq!(out.code, 0, "stdout:\n{}\nstderr (tail):\n{}", out.stdout, &out.stderr[out.stderr.len().saturating_sub(4000)..]);
+    assert_eq!(
+        out.code,
+        0,
+        "stdout:\n{}\nstderr (tail):\n{}",
+        out.stdout,
+        &out.stderr[out.stderr.len().saturating_sub(4000)..]
+    );
     for s in 0..SHARDS {
         let shard = out.shard(&format!("shardId-{s:012}"));
         assert_eq!(shard["result"], "completed", "{shard}");
@@ -66,7 +80,11 @@ fn replay_sample(properties: &str, extra_env: &[(&str, &str)]) {
         got.insert((fields[0].to_owned(), fields[3].to_owned()));
         lines += 1;
     }
-    assert_eq!(lines, SHARDS * PER_SHARD, "records processed more than once, or lost");
+    assert_eq!(
+        lines,
+        SHARDS * PER_SHARD,
+        "records processed more than once, or lost"
+    );
     assert_eq!(got, want, "processed records differ from the input");
 }
 
@@ -94,12 +112,31 @@ fn kclpy_own_sample_properties_and_app_run_unchanged() {
     let mut text = String::new();
     for i in 0..50 {
         let data = base64::engine::general_purpose::STANDARD.encode(format!("word{i}"));
-        text.push_str(&format!("{{\"dataBase64\":\"{data}\",\"shardId\":\"shardId-00000000000{}\"}}\n", i % 2));
+        text.push_str(&format!(
+            "{{\"dataBase64\":\"{data}\",\"shardId\":\"shardId-00000000000{}\"}}\n",
+            i % 2
+        ));
     }
     std::fs::write(&records, text).unwrap();
-    let path = format!("{}:{}:{}", samples.display(), harness::repo().join(".venv/bin").display(), std::env::var("PATH").unwrap_or_default());
+    let path = format!(
+        "{}:{}:{}",
+        samples.display(),
+        harness::repo().join(".venv/bin").display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
     let records_str = records.display().to_string();
-    let out = run(&samples, &["replay", "sample.properties", "--records", &records_str, "--json"], &[("PATH", &path)], Duration::from_secs(120));
+    let out = run(
+        &samples,
+        &[
+            "replay",
+            "sample.properties",
+            "--records",
+            &records_str,
+            "--json",
+        ],
+        &[("PATH", &path)],
+        Duration::from_secs(120),
+    );
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
     for shard in ["shardId-000000000000", "shardId-000000000001"] {
         let s = out.shard(shard);
@@ -107,7 +144,14 @@ fn kclpy_own_sample_properties_and_app_run_unchanged() {
         assert_eq!(s["final_checkpoint"], "SHARD_END", "{s}");
     }
     // The sample logs each record on stderr (without newlines), which the daemon forwards.
-    for needle in ["Sequence Number: 49000000000000000000000000000000000000000000000000000025", "Shard has ended checkpointing"] {
-        assert!(out.stderr.contains(needle), "{needle}: {}", &out.stderr[out.stderr.len().saturating_sub(3000)..]);
+    for needle in [
+        "Sequence Number: 49000000000000000000000000000000000000000000000000000025",
+        "Shard has ended checkpointing",
+    ] {
+        assert!(
+            out.stderr.contains(needle),
+            "{needle}: {}",
+            &out.stderr[out.stderr.len().saturating_sub(3000)..]
+        );
     }
 }

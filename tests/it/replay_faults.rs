@@ -31,11 +31,25 @@ fn write_child(dir: &Path, body: &str) -> String {
     format!("python3 {}", path.display())
 }
 
-fn replay(dir: &Path, child_body: &str, extra: &[(&str, &str)], records: &str, args: &[&str]) -> Output {
+fn replay(
+    dir: &Path,
+    child_body: &str,
+    extra: &[(&str, &str)],
+    records: &str,
+    args: &[&str],
+) -> Output {
     let exe = write_child(dir, child_body);
     std::fs::write(dir.join("app.properties"), properties(&exe, extra)).unwrap();
     std::fs::write(dir.join("records.jsonl"), records).unwrap();
-    let mut all = vec!["replay", "app.properties", "--records", "records.jsonl", "--json", "--transcript", "t.jsonl"];
+    let mut all = vec![
+        "replay",
+        "app.properties",
+        "--records",
+        "records.jsonl",
+        "--json",
+        "--transcript",
+        "t.jsonl",
+    ];
     all.extend_from_slice(args);
     run(dir, &all, &[], LIMIT)
 }
@@ -55,7 +69,9 @@ while True:
 "#;
 
 fn records(n: usize, shard: &str) -> String {
-    (0..n).map(|i| format!("{{\"data\":\"r{i}\",\"shardId\":\"{shard}\"}}\n")).collect()
+    (0..n)
+        .map(|i| format!("{{\"data\":\"r{i}\",\"shardId\":\"{shard}\"}}\n"))
+        .collect()
 }
 
 #[test]
@@ -66,7 +82,10 @@ fn child_that_exits_at_once_fails_its_shard_only() {
     let s = out.shard(S0);
     assert_eq!(s["result"], "child_failed");
     let e = s["error"].as_str().unwrap();
-    assert!(e.contains("exited (exit code 1) while initialize was pending"), "{e}");
+    assert!(
+        e.contains("exited (exit code 1) while initialize was pending"),
+        "{e}"
+    );
     assert_eq!(s["records_delivered"], 0);
     assert_eq!(s["checkpoints"], 0);
     assert_eq!(s["final_checkpoint"], "TRIM_HORIZON");
@@ -75,12 +94,30 @@ fn child_that_exits_at_once_fails_its_shard_only() {
 #[test]
 fn executable_not_found_is_a_clear_shard_error() {
     let d = workdir();
-    std::fs::write(d.path().join("app.properties"), properties("no-such-program-kclb x", &[])).unwrap();
+    std::fs::write(
+        d.path().join("app.properties"),
+        properties("no-such-program-kclb x", &[]),
+    )
+    .unwrap();
     std::fs::write(d.path().join("records.jsonl"), records(1, S0)).unwrap();
-    let out = run(d.path(), &["replay", "app.properties", "--records", "records.jsonl", "--json"], &[], LIMIT);
+    let out = run(
+        d.path(),
+        &[
+            "replay",
+            "app.properties",
+            "--records",
+            "records.jsonl",
+            "--json",
+        ],
+        &[],
+        LIMIT,
+    );
     assert_eq!(out.code, 2, "{}", out.stderr);
     let e = out.shard(S0)["error"].as_str().unwrap().to_owned();
-    assert!(e.contains("cannot start the record processor \"no-such-program-kclb\""), "{e}");
+    assert!(
+        e.contains("cannot start the record processor \"no-such-program-kclb\""),
+        "{e}"
+    );
 }
 
 #[test]
@@ -94,7 +131,10 @@ while read(): pass
     let out = replay(d.path(), body, &[], &records(2, S0), &[]);
     assert_eq!(out.code, 2, "{}", out.stderr);
     let e = out.shard(S0)["error"].as_str().unwrap().to_owned();
-    assert!(e.contains("answered Some(\"init\") while initialize was pending"), "{e}");
+    assert!(
+        e.contains("answered Some(\"init\") while initialize was pending"),
+        "{e}"
+    );
     // After the failure nothing more was sent to the child.
     let t = transcript(&d.path().join("t.jsonl"), S0);
     let sent: Vec<_> = t.iter().filter(|e| e["direction"] == "to_child").collect();
@@ -122,7 +162,11 @@ while True:
     assert_eq!(s["result"], "completed");
     assert_eq!(s["records_delivered"], 5);
     assert_eq!(s["final_checkpoint"], "SHARD_END");
-    assert!(out.stderr.contains("skipping unexpected line"), "skipped lines are logged:\n{}", out.stderr);
+    assert!(
+        out.stderr.contains("skipping unexpected line"),
+        "skipped lines are logged:\n{}",
+        out.stderr
+    );
 }
 
 #[test]
@@ -135,13 +179,27 @@ status("initialize")
 m = read()
 time.sleep(600)
 "#;
-    let out = replay(d.path(), body, &[("timeoutInSeconds", "1")], &records(2, S0), &[]);
+    let out = replay(
+        d.path(),
+        body,
+        &[("timeoutInSeconds", "1")],
+        &records(2, S0),
+        &[],
+    );
     assert_eq!(out.code, 2, "{}", out.stderr);
     let e = out.shard(S0)["error"].as_str().unwrap().to_owned();
     assert!(e.contains("did not answer processRecords within 1s"), "{e}");
-    assert_eq!(out.shard(S0)["records_delivered"], 0, "the batch was not acknowledged");
+    assert_eq!(
+        out.shard(S0)["records_delivered"],
+        0,
+        "the batch was not acknowledged"
+    );
     let pid = std::fs::read_to_string(d.path().join("pid")).unwrap();
-    let alive = std::process::Command::new("kill").args(["-0", pid.trim()]).status().unwrap().success();
+    let alive = std::process::Command::new("kill")
+        .args(["-0", pid.trim()])
+        .status()
+        .unwrap()
+        .success();
     assert!(!alive, "the timed-out child {pid} is still running");
 }
 
@@ -168,7 +226,13 @@ r = checkpoint()                # during leaseLost: refused
 sys.stderr.write("lost:%s\n" % r["error"])
 status("leaseLost")
 "#;
-    let out = replay(d.path(), body, &[], &records(3, S0), &["--end", "lease-lost"]);
+    let out = replay(
+        d.path(),
+        body,
+        &[],
+        &records(3, S0),
+        &["--end", "lease-lost"],
+    );
     assert_eq!(out.code, 0, "{}", out.stderr);
     for needle in [
         "init:InvalidStateException",
@@ -177,12 +241,22 @@ status("leaseLost")
         "back:IllegalArgumentException",
         "lost:InvalidStateException",
     ] {
-        assert!(out.stderr.contains(needle), "stderr lacks {needle}:\n{}", out.stderr);
+        assert!(
+            out.stderr.contains(needle),
+            "stderr lacks {needle}:\n{}",
+            out.stderr
+        );
     }
-    assert_eq!(out.stderr.matches("bad:IllegalArgumentException").count(), 4);
+    assert_eq!(
+        out.stderr.matches("bad:IllegalArgumentException").count(),
+        4
+    );
     let s = out.shard(S0);
     assert_eq!(s["checkpoints"], 1);
-    assert_eq!(s["final_checkpoint"], "49000000000000000000000000000000000000000000000000000002");
+    assert_eq!(
+        s["final_checkpoint"],
+        "49000000000000000000000000000000000000000000000000000002"
+    );
     // Replies echo the request.
     let t = transcript(&d.path().join("t.jsonl"), S0);
     assert!(t.iter().any(|e| e["line"] == "{\"action\":\"checkpoint\",\"sequenceNumber\":\"12345\",\"subSequenceNumber\":null,\"error\":\"IllegalArgumentException\"}"));
@@ -205,7 +279,12 @@ while True:
         checkpoint()
     status(a)
 "#;
-    let recs = [records(4, S0), records(4, "shardId-000000000001"), records(4, "shardId-000000000002")].concat();
+    let recs = [
+        records(4, S0),
+        records(4, "shardId-000000000001"),
+        records(4, "shardId-000000000002"),
+    ]
+    .concat();
     let out = replay(d.path(), body, &[("maxRecords", "2")], &recs, &[]);
     assert_eq!(out.code, 2, "{}", out.stderr);
     for ok in [S0, "shardId-000000000002"] {
@@ -255,10 +334,21 @@ while True:
     status(a)
 "#;
     let big = "y".repeat(3 * 1024 * 1024);
-    let recs: String = (0..3).map(|_| format!("{{\"data\":\"{big}\"}}\n")).collect();
+    let recs: String = (0..3)
+        .map(|_| format!("{{\"data\":\"{big}\"}}\n"))
+        .collect();
     let out = replay(d.path(), body, &[], &recs, &[]);
-    assert_eq!(out.code, 0, "{}", &out.stderr[out.stderr.len().saturating_sub(3000)..]);
-    assert!(out.stderr.contains("batch of 3 records, 12582912 bytes of data"), "base64 of 9 MiB arrived whole");
+    assert_eq!(
+        out.code,
+        0,
+        "{}",
+        &out.stderr[out.stderr.len().saturating_sub(3000)..]
+    );
+    assert!(
+        out.stderr
+            .contains("batch of 3 records, 12582912 bytes of data"),
+        "base64 of 9 MiB arrived whole"
+    );
     assert_eq!(out.shard(S0)["final_checkpoint"], "SHARD_END");
 }
 
@@ -276,11 +366,21 @@ while True:
 sys.stdin.close()
 time.sleep(600)
 "#;
-    let out = replay(d.path(), body, &[], &records(1, S0), &["--end", "lease-lost"]);
+    let out = replay(
+        d.path(),
+        body,
+        &[],
+        &records(1, S0),
+        &["--end", "lease-lost"],
+    );
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(out.stderr.contains("SIGTERM"), "{}", out.stderr);
     let pid = std::fs::read_to_string(d.path().join("pid")).unwrap();
-    let alive = std::process::Command::new("kill").args(["-0", pid.trim()]).status().unwrap().success();
+    let alive = std::process::Command::new("kill")
+        .args(["-0", pid.trim()])
+        .status()
+        .unwrap()
+        .success();
     assert!(!alive, "child {pid} still running");
 }
 
@@ -289,15 +389,29 @@ fn bad_records_files_name_the_line() {
     let d = workdir();
     let cases = [
         ("{\"data\":\"a\"}\n{\"data\": oops}\n", "records.jsonl:2:"),
-        ("{\"data\":\"a\"}\n{\"dataBase64\":\"%%%\"}\n", "records.jsonl:2: dataBase64 is not valid base64"),
+        (
+            "{\"data\":\"a\"}\n{\"dataBase64\":\"%%%\"}\n",
+            "records.jsonl:2: dataBase64 is not valid base64",
+        ),
     ];
     for (text, needle) in cases {
         let out = replay(d.path(), GOOD, &[], text, &[]);
         assert_eq!(out.code, 1, "{text:?}");
         assert!(out.stderr.contains(needle), "{text:?}: {}", out.stderr);
-        assert!(!d.path().join("t.jsonl").exists() || std::fs::read_to_string(d.path().join("t.jsonl")).unwrap().is_empty(), "no child was started");
+        assert!(
+            !d.path().join("t.jsonl").exists()
+                || std::fs::read_to_string(d.path().join("t.jsonl"))
+                    .unwrap()
+                    .is_empty(),
+            "no child was started"
+        );
     }
-    let out = run(d.path(), &["replay", "app.properties", "--records", "missing.jsonl"], &[], LIMIT);
+    let out = run(
+        d.path(),
+        &["replay", "app.properties", "--records", "missing.jsonl"],
+        &[],
+        LIMIT,
+    );
     assert_eq!(out.code, 1);
     assert!(out.stderr.contains("missing.jsonl"), "{}", out.stderr);
 }

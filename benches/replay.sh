@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Replay throughput with a trivial child on the real amazon_kclpy: records/s, payload MB/s, and
+# the daemon's CPU against its children's (from getrusage, as `replay --json` reports it).
+# Usage: benches/replay.sh [RECORDS] [RECORD_BYTES] [SHARDS]   (defaults 40000 1024 4)
+# Needs: cargo build --release; scripts/setup-test-env.sh (for .venv with amazon_kclpy).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+records=${1:-40000}; size=${2:-1024}; shards=${3:-4}
+work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
+python3 - "$records" "$size" "$shards" > "$work/records.jsonl" <<'PY'
+import base64, json, os, sys
+n, size, shards = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+blob = base64.b64encode(os.urandom(size)).decode()
+for i in range(n):
+    print(json.dumps({"dataBase64": blob, "shardId": "shardId-%012d" % (i % shards),
+                      "partitionKey": "pk%d" % i, "approximateArrivalTimestamp": 1752000000000 + i}))
+PY
+cat > "$work/app.properties" <<PROPS
+executableName = $PWD/.venv/bin/python3 $PWD/benches/trivial_kclpy_app.py
+applicationName = bench
+streamName = bench
+AwsCredentialsProvider = DefaultCredentialsProvider
+regionName = us-east-1
+initialPositionInStream = TRIM_HORIZON
+maxRecords = 1000
+PROPS
+start=$(date +%s.%N)
+KCL_BRIDGE_LOG=warn target/release/kcl-bridge replay "$work/app.properties" --records "$work/records.jsonl" --json > "$work/report.json"
+end=$(date +%s.%N)
+python3 - "$work/report.json" "$start" "$end" "$records" "$size" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1])); wall = float(sys.argv[3]) - float(sys.argv[2])
+n, size = int(sys.argv[4]), int(sys.argv[5])
+assert all(s["result"] == "completed" and s["final_checkpoint"] == "SHARD_END" for s in r["shards"]), r
+d, b, c = r["cpu"]["daemon_seconds"], r["cpu"]["daemon_bridging_seconds"], r["cpu"]["record_processors_seconds"]
+print("records %d x %d B over %d shards: wall %.2f s, %.0f records/s, %.1f MB/s of payload"
+      % (n, size, len(r["shards"]), wall, n / wall, n * size / wall / 1e6))
+print("CPU: kcl-bridge %.3f s in all (%.1f %% of the children's), %.3f s driving the children (%.1f %%); record processors %.3f s"
+      % (d, 100 * d / c, b, 100 * b / c, c))
+PY
