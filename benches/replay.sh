@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Replay throughput with a trivial child on the real amazon_kclpy: records/s, payload MB/s, and
 # the daemon's CPU against its children's (from getrusage, as `replay --json` reports it).
-# Usage: benches/replay.sh [RECORDS] [RECORD_BYTES] [SHARDS]   (defaults 40000 1024 4)
+# Usage: [APP=path/to/processor.py] benches/replay.sh [RECORDS] [RECORD_BYTES] [SHARDS]
+#        (defaults: the trivial benches/trivial_kclpy_app.py, 40000 1024 4)
 # Needs: cargo build --release; scripts/setup-test-env.sh (for .venv with amazon_kclpy).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,7 +17,7 @@ for i in range(n):
                       "partitionKey": "pk%d" % i, "approximateArrivalTimestamp": 1752000000000 + i}))
 PY
 cat > "$work/app.properties" <<PROPS
-executableName = $PWD/.venv/bin/python3 $PWD/benches/trivial_kclpy_app.py
+executableName = $PWD/.venv/bin/python3 ${APP:-$PWD/benches/trivial_kclpy_app.py}
 applicationName = bench
 streamName = bench
 AwsCredentialsProvider = DefaultCredentialsProvider

@@ -433,6 +433,8 @@ pub async fn run(
     }
     let mut cpu = CpuUse::now();
     cpu.daemon_bridging_seconds = cpu.daemon_seconds - cpu_at_start.daemon_seconds;
+    // Children's time survives exec: count only the children of this run.
+    cpu.record_processors_seconds -= cpu_at_start.record_processors_seconds;
     Ok(ReplayReport {
         shards: reports,
         cpu,
