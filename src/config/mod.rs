@@ -6,6 +6,8 @@
 //!
 //! SKELETON: the full key set lands with the configuration work; the public API below is fixed.
 
+pub mod lexer;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -91,7 +93,10 @@ pub enum ConfigError {
         source: std::io::Error,
     },
     #[error("{} has {} problem(s)", path.display(), problems.len())]
-    Invalid { path: PathBuf, problems: Vec<Problem> },
+    Invalid {
+        path: PathBuf,
+        problems: Vec<Problem>,
+    },
 }
 
 /// Reads and validates a properties file.
@@ -138,7 +143,9 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Loaded, ConfigError> {
             application_name: get("applicationName").unwrap_or_default(),
             stream_name: get("streamName").unwrap_or_default(),
             initial_position: InitialPosition::TrimHorizon,
-            max_records: get("maxRecords").and_then(|v| v.trim().parse().ok()).unwrap_or(10_000),
+            max_records: get("maxRecords")
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(10_000),
             timeout: get("timeoutInSeconds")
                 .and_then(|v| v.trim().parse().ok())
                 .map(Duration::from_secs),
