@@ -63,7 +63,12 @@ impl Builder {
         });
     }
 
+    /// A required key is absent, unless a problem was already reported for it (an entry that
+    /// failed to lex is "absent" too, and one message per key is enough).
     fn missing(&mut self, key: &str, message: String) {
+        if self.problems.iter().any(|p| p.key == key) {
+            return;
+        }
         self.problems.push(Problem {
             line: None,
             key: key.to_owned(),
@@ -576,6 +581,9 @@ pub(super) fn build(path: &Path, bytes: &[u8], options: Options) -> Result<Loade
     }
     b.collect(entries, options);
     let config = typed(&mut b, path);
+    // File-level problems (missing keys) first, then by line; stable within a line.
+    b.problems.sort_by_key(|p| p.line.unwrap_or(0));
+    b.warnings.sort_by_key(|w| w.line.unwrap_or(0));
     if b.problems.is_empty() {
         Ok(Loaded {
             config,

@@ -648,10 +648,10 @@ fn conversion_fixture_rows_that_fail_are_all_reported() {
     assert_eq!(
         got,
         vec![
-            (Some(9), "timeoutInSeconds"),
             (Some(6), "failoverTimeMillis"),
             (Some(7), "maxRecords"),
             (Some(8), "isGracefulLeaseHandoffEnabled"),
+            (Some(9), "timeoutInSeconds"),
         ]
     );
     let report = err.report();
@@ -757,11 +757,7 @@ fn malformed_lines_are_reported_with_the_rest() {
             .iter()
             .map(|p| (p.line, p.key.as_str()))
             .collect::<Vec<_>>(),
-        [
-            (Some(2), "applicationName"),
-            (None, "applicationName"),
-            (Some(5), "maxRecords")
-        ]
+        [(Some(2), "applicationName"), (Some(5), "maxRecords")]
     );
     assert!(probs[0].message.contains("malformed \\uxxxx"));
 }
