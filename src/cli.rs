@@ -152,42 +152,17 @@ fn load_config(path: &Path) -> Result<Loaded, ExitCode> {
     match config::load(path) {
         Ok(loaded) => {
             for w in &loaded.warnings {
-                let place = match (w.line, &w.key) {
-                    (Some(line), Some(key)) => format!("{}:{line}: {key}: ", path.display()),
-                    (Some(line), None) => format!("{}:{line}: ", path.display()),
-                    (None, Some(key)) => format!("{}: {key}: ", path.display()),
-                    (None, None) => format!("{}: ", path.display()),
-                };
-                warn!("{place}{}", w.message);
+                warn!("{}", w.display_with(path));
             }
             Ok(loaded)
         }
-        Err(e) => Err(report_config_error(&e)),
-    }
-}
-
-fn report_config_error(e: &ConfigError) -> ExitCode {
-    match e {
-        ConfigError::Io { .. } => fail(e),
-        ConfigError::Invalid { path, problems } => {
-            for p in problems {
-                let mut line = format!("{}", path.display());
-                if let Some(n) = p.line {
-                    line.push_str(&format!(":{n}"));
-                }
-                line.push_str(": ");
-                if !p.key.is_empty() {
-                    line.push_str(&p.key);
-                    if let Some(v) = &p.value {
-                        line.push_str(&format!(" = {v:?}"));
-                    }
-                    line.push_str(": ");
-                }
-                line.push_str(&p.message);
+        Err(e @ ConfigError::Io { .. }) => Err(fail(e)),
+        Err(e @ ConfigError::Invalid { .. }) => {
+            for line in e.report().lines() {
                 eprintln!("kcl-bridge: {line}");
             }
-            eprintln!("kcl-bridge: {e}; nothing was started");
-            ExitCode::from(EXIT_BAD_INPUT)
+            eprintln!("kcl-bridge: nothing was started");
+            Err(ExitCode::from(EXIT_BAD_INPUT))
         }
     }
 }

@@ -408,16 +408,6 @@ pub struct Config {
 }
 
 impl Config {
-    /// Every effective setting as key and value, credentials redacted.
-    pub fn effective_settings(&self) -> Vec<(String, String)> {
-        vec![
-            ("executableName".into(), self.executable_name.clone()),
-            ("applicationName".into(), self.application_name.clone()),
-            ("streamName".into(), self.stream_name.clone()),
-            ("maxRecords".into(), self.max_records.to_string()),
-        ]
-    }
-
     /// `executableName` split on runs of ASCII spaces, as Java does (no shell, no quoting).
     pub fn executable_argv(&self) -> Vec<String> {
         self.executable_name

@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // Tests may panic on broken set-up.
 
 mod cli;
+mod config_files;
 mod fixtures;
 mod harness;
 mod real_clients;
