@@ -167,6 +167,25 @@ fn bad_properties_name_key_line_value_and_expectation() {
 }
 
 #[test]
+fn malformed_line_names_its_line() {
+    let d = workdir();
+    let text = format!(
+        "{}workerId = bad\\uZZ12escape\n",
+        properties("python3 app.py", &[])
+    );
+    std::fs::write(d.path().join("app.properties"), text).unwrap();
+    let out = run(d.path(), &["check", "app.properties"], &[], LIMIT);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stderr.contains("app.properties:7"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("\\u"),
+        "names the bad escape: {}",
+        out.stderr
+    );
+    no_panic(&out.stderr);
+}
+
+#[test]
 fn missing_executable_name() {
     let d = workdir();
     std::fs::write(d.path().join("app.properties"), "applicationName = a\nstreamName = s\nAwsCredentialsProvider = DefaultCredentialsProvider\n").unwrap();
