@@ -1,0 +1,582 @@
+//! The lease table in DynamoDB, with Java KCL's attribute names, types and conditions
+//! (`leases-and-retrieval.md` §1–2), so Java workers read and take our leases and we take theirs.
+//!
+//! Every write that depends on holding a lease is conditioned on the `leaseCounter` we last saw.
+//! A failed condition is an outcome (`Lost`, `NotTaken`), not an error. Rows that are not leases
+//! (KCL 3.5 leader lock, migration state, worker metrics) are reported separately and never
+//! written. SDK types stay inside this file.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
+    ReturnValuesOnConditionCheckFailure, ScalarAttributeType, TableStatus,
+};
+use aws_sdk_dynamodb::Client;
+use tracing::{debug, info};
+
+use super::{HashKeyRange, Lease};
+use crate::checkpoint::{ExtendedSequenceNumber, SequenceNumber};
+
+/// Why a lease-table call failed (a failed condition is not an error).
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum LeaseError {
+    #[error("the lease table is throttling requests: {0}")]
+    Throttled(String),
+    #[error("the lease table does not exist: {0}")]
+    TableMissing(String),
+    #[error("lease table request failed: {0}")]
+    Other(String),
+}
+
+/// A row of the lease table that is not a lease (KCL 3.x metadata), with what we look at.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OtherRow {
+    pub key: String,
+    pub entity_type: Option<String>,
+    /// `cv` of the `Migration3.0` row: the application's KCL client version.
+    pub client_version: Option<String>,
+    /// `lut` of a worker-metrics row: its last update, epoch seconds.
+    pub last_update: Option<i64>,
+}
+
+/// One scan of the table.
+#[derive(Debug, Clone, Default)]
+pub struct Scan {
+    pub leases: Vec<Lease>,
+    pub other_rows: Vec<OtherRow>,
+}
+
+/// The result of a counter-conditioned write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Written {
+    /// The write happened; the lease's counter is now this.
+    Ok { counter: u64 },
+    /// The condition failed: the lease is not ours any more (or changed under us).
+    Lost,
+}
+
+/// The lease table of one application.
+#[derive(Clone, Debug)]
+pub struct DynamoLeaseTable {
+    client: Client,
+    table: String,
+}
+
+fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+fn n(v: u64) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+fn error<E, R>(e: SdkError<E, R>) -> LeaseError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    let code = e.code().unwrap_or_default().to_owned();
+    let text = DisplayErrorContext(&e).to_string();
+    match code.as_str() {
+        "ProvisionedThroughputExceededException"
+        | "ThrottlingException"
+        | "RequestLimitExceeded" => LeaseError::Throttled(text),
+        "ResourceNotFoundException" => LeaseError::TableMissing(text),
+        _ => LeaseError::Other(text),
+    }
+}
+
+fn is_condition_failure<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> bool {
+    e.code() == Some("ConditionalCheckFailedException")
+}
+
+/// Decodes a row; `Err(row)` for rows that are not leases (§1.3 Rec.).
+fn decode(item: &HashMap<String, AttributeValue>) -> Result<Lease, OtherRow> {
+    let str_attr = |k: &str| item.get(k).and_then(|v| v.as_s().ok()).cloned();
+    let num_attr = |k: &str| {
+        item.get(k)
+            .and_then(|v| v.as_n().ok())
+            .and_then(|v| v.parse::<u64>().ok())
+    };
+    let set_attr = |k: &str| {
+        item.get(k)
+            .and_then(|v| v.as_ss().ok())
+            .cloned()
+            .unwrap_or_default()
+    };
+    let key = str_attr("leaseKey").unwrap_or_default();
+    let entity_type = str_attr("entityType");
+    let counter = num_attr("leaseCounter");
+    let checkpoint = str_attr("checkpoint").and_then(|c| SequenceNumber::parse(&c));
+    let is_lease = matches!(entity_type.as_deref(), None | Some("LEASE"));
+    let (true, Some(counter), Some(checkpoint)) = (is_lease, counter, checkpoint) else {
+        return Err(OtherRow {
+            key,
+            entity_type,
+            client_version: str_attr("cv"),
+            last_update: item
+                .get("lut")
+                .and_then(|v| v.as_n().ok())
+                .and_then(|v| v.parse::<f64>().ok())
+                .map(|v| v as i64),
+        });
+    };
+    let hash_range = match (
+        str_attr("startingHashKey").and_then(|v| v.parse::<u128>().ok()),
+        str_attr("endingHashKey").and_then(|v| v.parse::<u128>().ok()),
+    ) {
+        (Some(start), Some(end)) => Some(HashKeyRange { start, end }),
+        _ => None,
+    };
+    let pending_checkpoint = str_attr("pendingCheckpoint")
+        .and_then(|c| SequenceNumber::parse(&c))
+        .map(|seq| {
+            ExtendedSequenceNumber::new(
+                seq,
+                num_attr("pendingCheckpointSubSequenceNumber").unwrap_or(0),
+            )
+        });
+    Ok(Lease {
+        key,
+        owner: str_attr("leaseOwner"),
+        counter,
+        owner_switches_since_checkpoint: num_attr("ownerSwitchesSinceCheckpoint").unwrap_or(0),
+        checkpoint: ExtendedSequenceNumber::new(
+            checkpoint,
+            num_attr("checkpointSubSequenceNumber").unwrap_or(0),
+        ),
+        pending_checkpoint,
+        parent_shard_ids: set_attr("parentShardId"),
+        child_shard_ids: set_attr("childShardIds"),
+        hash_range,
+        checkpoint_owner: str_attr("checkpointOwner"),
+    })
+}
+
+/// The full item of a new lease, as Java 3.5 creates it.
+fn encode(lease: &Lease) -> HashMap<String, AttributeValue> {
+    let mut item = HashMap::new();
+    item.insert("leaseKey".into(), s(&lease.key));
+    if let Some(owner) = &lease.owner {
+        item.insert("leaseOwner".into(), s(owner));
+    }
+    item.insert("leaseCounter".into(), n(lease.counter));
+    item.insert(
+        "ownerSwitchesSinceCheckpoint".into(),
+        n(lease.owner_switches_since_checkpoint),
+    );
+    item.insert(
+        "checkpoint".into(),
+        s(lease.checkpoint.sequence_number.as_str()),
+    );
+    item.insert(
+        "checkpointSubSequenceNumber".into(),
+        n(lease.checkpoint.sub_sequence_number),
+    );
+    if !lease.parent_shard_ids.is_empty() {
+        item.insert(
+            "parentShardId".into(),
+            AttributeValue::Ss(lease.parent_shard_ids.clone()),
+        );
+    }
+    if !lease.child_shard_ids.is_empty() {
+        item.insert(
+            "childShardIds".into(),
+            AttributeValue::Ss(lease.child_shard_ids.clone()),
+        );
+    }
+    if let Some(range) = &lease.hash_range {
+        item.insert("startingHashKey".into(), s(range.start.to_string()));
+        item.insert("endingHashKey".into(), s(range.end.to_string()));
+    }
+    item.insert("entityType".into(), s("LEASE"));
+    item
+}
+
+impl DynamoLeaseTable {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        DynamoLeaseTable {
+            client,
+            table: table.into(),
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.table
+    }
+
+    /// Creates the table with KCL's key schema if it does not exist, and waits until it is
+    /// ACTIVE. Returns whether this call created it.
+    pub async fn ensure_table(&self, deletion_protection: bool) -> Result<bool, LeaseError> {
+        match self
+            .client
+            .describe_table()
+            .table_name(&self.table)
+            .send()
+            .await
+        {
+            Ok(out) => {
+                if out.table().and_then(|t| t.table_status()) == Some(&TableStatus::Active) {
+                    return Ok(false);
+                }
+            }
+            Err(e) if e.code() == Some("ResourceNotFoundException") => {
+                let created = self
+                    .client
+                    .create_table()
+                    .table_name(&self.table)
+                    .key_schema(
+                        KeySchemaElement::builder()
+                            .attribute_name("leaseKey")
+                            .key_type(KeyType::Hash)
+                            .build()
+                            .map_err(|e| LeaseError::Other(e.to_string()))?,
+                    )
+                    .attribute_definitions(
+                        AttributeDefinition::builder()
+                            .attribute_name("leaseKey")
+                            .attribute_type(ScalarAttributeType::S)
+                            .build()
+                            .map_err(|e| LeaseError::Other(e.to_string()))?,
+                    )
+                    .billing_mode(BillingMode::PayPerRequest)
+                    .deletion_protection_enabled(deletion_protection)
+                    .send()
+                    .await;
+                match created {
+                    Ok(_) => info!(table = %self.table, "created the lease table"),
+                    // Another worker created it first: fine.
+                    Err(e) if e.code() == Some("ResourceInUseException") => {}
+                    Err(e) => return Err(error(e)),
+                }
+                self.wait_active().await?;
+                return Ok(true);
+            }
+            Err(e) => return Err(error(e)),
+        }
+        self.wait_active().await?;
+        Ok(false)
+    }
+
+    async fn wait_active(&self) -> Result<(), LeaseError> {
+        for _ in 0..1200 {
+            let out = self
+                .client
+                .describe_table()
+                .table_name(&self.table)
+                .send()
+                .await
+                .map_err(error)?;
+            if out.table().and_then(|t| t.table_status()) == Some(&TableStatus::Active) {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        Err(LeaseError::Other(format!(
+            "table {} did not become ACTIVE within 10 minutes",
+            self.table
+        )))
+    }
+
+    /// Reads every row, consistently.
+    pub async fn scan(&self) -> Result<Scan, LeaseError> {
+        let mut scan = Scan::default();
+        let mut start: Option<HashMap<String, AttributeValue>> = None;
+        loop {
+            let out = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .consistent_read(true)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(error)?;
+            for item in out.items() {
+                match decode(item) {
+                    Ok(lease) => scan.leases.push(lease),
+                    Err(other) => {
+                        debug!(key = %other.key, entity_type = ?other.entity_type, "skipping a row that is not a lease");
+                        scan.other_rows.push(other);
+                    }
+                }
+            }
+            match out.last_evaluated_key() {
+                Some(k) if !k.is_empty() => start = Some(k.clone()),
+                _ => break,
+            }
+        }
+        Ok(scan)
+    }
+
+    /// Reads one lease, consistently. `None` if absent or not a lease.
+    pub async fn get(&self, key: &str) -> Result<Option<Lease>, LeaseError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("leaseKey", s(key))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(error)?;
+        Ok(out.item().and_then(|item| decode(item).ok()))
+    }
+
+    /// Creates a lease unless one with its key exists. Returns whether this call created it.
+    pub async fn create_if_absent(&self, lease: &Lease) -> Result<bool, LeaseError> {
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(encode(lease)))
+            .condition_expression("attribute_not_exists(leaseKey)")
+            .send()
+            .await;
+        match put {
+            Ok(_) => Ok(true),
+            Err(e) if is_condition_failure(&e) => Ok(false),
+            Err(e) => Err(error(e)),
+        }
+    }
+
+    /// Renews a lease we hold: `leaseCounter` C → C+1, conditioned on C and on no 3.x hand-off in
+    /// progress. A condition failure whose old image shows our own retry already succeeded counts
+    /// as renewed.
+    pub async fn renew(&self, lease: &Lease, me: &str) -> Result<Written, LeaseError> {
+        let next = lease.counter + 1;
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("leaseKey", s(&lease.key))
+            .update_expression("SET leaseCounter = :next")
+            .condition_expression("leaseCounter = :c AND attribute_not_exists(checkpointOwner)")
+            .expression_attribute_values(":c", n(lease.counter))
+            .expression_attribute_values(":next", n(next))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(Written::Ok { counter: next }),
+            Err(e) if is_condition_failure(&e) => {
+                let current = match e.as_service_error() {
+                    Some(aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(c)) => {
+                        c.item().and_then(|item| decode(item).ok())
+                    }
+                    _ => None,
+                };
+                match current {
+                    Some(l)
+                        if l.owner.as_deref() == Some(me)
+                            && l.counter == next
+                            && l.checkpoint_owner.is_none() =>
+                    {
+                        Ok(Written::Ok { counter: next })
+                    }
+                    _ => Ok(Written::Lost),
+                }
+            }
+            Err(e) => Err(error(e)),
+        }
+    }
+
+    /// Takes a lease (2.x algorithm): counter C → C+1, owner := me, any 3.x hand-off marker
+    /// removed, owner switches +1 when the owner changes. Conditioned on C.
+    pub async fn take(&self, lease: &Lease, me: &str) -> Result<Written, LeaseError> {
+        let next = lease.counter + 1;
+        let switched = lease.owner.as_deref() != Some(me);
+        let expression = if switched {
+            "SET leaseCounter = :next, leaseOwner = :me REMOVE checkpointOwner ADD ownerSwitchesSinceCheckpoint :one"
+        } else {
+            "SET leaseCounter = :next, leaseOwner = :me REMOVE checkpointOwner"
+        };
+        let mut req = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("leaseKey", s(&lease.key))
+            .update_expression(expression)
+            .condition_expression("leaseCounter = :c")
+            .expression_attribute_values(":c", n(lease.counter))
+            .expression_attribute_values(":next", n(next))
+            .expression_attribute_values(":me", s(me));
+        if switched {
+            req = req.expression_attribute_values(":one", n(1));
+        }
+        match req.send().await {
+            Ok(_) => Ok(Written::Ok { counter: next }),
+            Err(e) if is_condition_failure(&e) => Ok(Written::Lost),
+            Err(e) => Err(error(e)),
+        }
+    }
+
+    /// Stores a checkpoint under the lease we hold: counter C → C+1, owner switches reset, any
+    /// prepared checkpoint removed. Conditioned on C and on our ownership.
+    pub async fn checkpoint(
+        &self,
+        lease: &Lease,
+        me: &str,
+        at: &ExtendedSequenceNumber,
+    ) -> Result<Written, LeaseError> {
+        let next = lease.counter + 1;
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("leaseKey", s(&lease.key))
+            .update_expression(
+                "SET leaseCounter = :next, checkpoint = :cp, checkpointSubSequenceNumber = :sub, \
+                 ownerSwitchesSinceCheckpoint = :zero \
+                 REMOVE pendingCheckpoint, pendingCheckpointSubSequenceNumber, pendingCheckpointState",
+            )
+            .condition_expression("leaseCounter = :c AND leaseOwner = :me")
+            .expression_attribute_values(":c", n(lease.counter))
+            .expression_attribute_values(":next", n(next))
+            .expression_attribute_values(":me", s(me))
+            .expression_attribute_values(":cp", s(at.sequence_number.as_str()))
+            .expression_attribute_values(":sub", n(at.sub_sequence_number))
+            .expression_attribute_values(":zero", n(0))
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(Written::Ok { counter: next }),
+            Err(e) if is_condition_failure(&e) => Ok(Written::Lost),
+            Err(e) => Err(error(e)),
+        }
+    }
+
+    /// Gives a lease up so that any worker may take it at once: owner removed, counter C → C+1.
+    /// (Java never does this; its peers treat an ownerless lease as available.)
+    pub async fn release(&self, lease: &Lease, me: &str) -> Result<Written, LeaseError> {
+        let next = lease.counter + 1;
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("leaseKey", s(&lease.key))
+            .update_expression("SET leaseCounter = :next REMOVE leaseOwner")
+            .condition_expression("leaseCounter = :c AND leaseOwner = :me")
+            .expression_attribute_values(":c", n(lease.counter))
+            .expression_attribute_values(":next", n(next))
+            .expression_attribute_values(":me", s(me))
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(Written::Ok { counter: next }),
+            Err(e) if is_condition_failure(&e) => Ok(Written::Lost),
+            Err(e) => Err(error(e)),
+        }
+    }
+
+    /// Records a finished shard's children on its lease (counter untouched, as Java's meta update).
+    pub async fn set_child_shards(&self, key: &str, children: &[String]) -> Result<(), LeaseError> {
+        if children.is_empty() {
+            return Ok(());
+        }
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("leaseKey", s(key))
+            .update_expression("SET childShardIds = :children")
+            .condition_expression("attribute_exists(leaseKey)")
+            .expression_attribute_values(":children", AttributeValue::Ss(children.to_vec()))
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(()),
+            Err(e) if is_condition_failure(&e) => Ok(()),
+            Err(e) => Err(error(e)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lease() -> Lease {
+        Lease {
+            key: "shardId-000000000001".into(),
+            owner: Some("w1".into()),
+            counter: 7,
+            owner_switches_since_checkpoint: 1,
+            checkpoint: ExtendedSequenceNumber::new(
+                SequenceNumber::parse("49590338271490256608559692538361571095921575989136588898")
+                    .unwrap(),
+                3,
+            ),
+            pending_checkpoint: None,
+            parent_shard_ids: vec!["shardId-000000000000".into()],
+            child_shard_ids: vec![],
+            hash_range: Some(HashKeyRange {
+                start: 0,
+                end: u128::MAX,
+            }),
+            checkpoint_owner: None,
+        }
+    }
+
+    #[test]
+    fn encode_uses_javas_names_and_types() {
+        let item = encode(&lease());
+        assert_eq!(item["leaseKey"], s("shardId-000000000001"));
+        assert_eq!(item["leaseOwner"], s("w1"));
+        assert_eq!(item["leaseCounter"], AttributeValue::N("7".into()));
+        assert_eq!(
+            item["ownerSwitchesSinceCheckpoint"],
+            AttributeValue::N("1".into())
+        );
+        assert_eq!(
+            item["checkpoint"],
+            s("49590338271490256608559692538361571095921575989136588898")
+        );
+        assert_eq!(
+            item["checkpointSubSequenceNumber"],
+            AttributeValue::N("3".into())
+        );
+        assert_eq!(
+            item["parentShardId"],
+            AttributeValue::Ss(vec!["shardId-000000000000".into()])
+        );
+        assert_eq!(item["startingHashKey"], s("0"));
+        assert_eq!(
+            item["endingHashKey"],
+            s("340282366920938463463374607431768211455")
+        );
+        assert_eq!(item["entityType"], s("LEASE"));
+        assert!(
+            !item.contains_key("childShardIds"),
+            "empty sets are omitted"
+        );
+        assert_eq!(decode(&item), Ok(lease()));
+    }
+
+    #[test]
+    fn rows_that_are_not_leases_are_set_aside() {
+        let mut leader = HashMap::new();
+        leader.insert("leaseKey".to_owned(), s("Leader"));
+        leader.insert("entityType".to_owned(), s("LEADER"));
+        leader.insert("ownerName".to_owned(), s("w2"));
+        assert_eq!(decode(&leader).unwrap_err().key, "Leader");
+        let mut migration = HashMap::new();
+        migration.insert("leaseKey".to_owned(), s("Migration3.0"));
+        migration.insert("cv".to_owned(), s("CLIENT_VERSION_3X"));
+        let other = decode(&migration).unwrap_err();
+        assert_eq!(other.client_version.as_deref(), Some("CLIENT_VERSION_3X"));
+        let mut metrics = HashMap::new();
+        metrics.insert("leaseKey".to_owned(), s("worker-1"));
+        metrics.insert("entityType".to_owned(), s("WORKER_METRIC_STATS"));
+        metrics.insert("lut".to_owned(), AttributeValue::N("1752000000".into()));
+        let other = decode(&metrics).unwrap_err();
+        assert_eq!(other.last_update, Some(1_752_000_000));
+        // A legacy lease row (no entityType) is a lease.
+        let mut item = encode(&lease());
+        item.remove("entityType");
+        assert!(decode(&item).is_ok());
+    }
+}

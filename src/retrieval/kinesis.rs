@@ -1,0 +1,229 @@
+//! Kinesis calls for polling retrieval: ListShards, GetShardIterator, GetRecords
+//! (`leases-and-retrieval.md` §5, §7). Errors are classified so the caller can react: an
+//! expired iterator is re-created, throttling backs off, a vanished shard ends it. SDK types
+//! stay inside this file.
+
+use aws_sdk_kinesis::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_kinesis::types::ShardIteratorType;
+use aws_sdk_kinesis::Client;
+
+use crate::lease::HashKeyRange;
+use crate::protocol::Record;
+
+/// Why a Kinesis call failed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum KinesisError {
+    #[error("the shard iterator expired")]
+    ExpiredIterator,
+    #[error("Kinesis is throttling: {0}")]
+    Throttled(String),
+    #[error("not found: {0}")]
+    NotFound(String),
+    #[error("access denied or bad credentials: {0}")]
+    AccessDenied(String),
+    #[error("Kinesis request failed: {0}")]
+    Other(String),
+}
+
+impl KinesisError {
+    /// Whether retrying the same call later may succeed.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, KinesisError::Throttled(_) | KinesisError::Other(_))
+    }
+}
+
+fn error<E, R>(e: SdkError<E, R>) -> KinesisError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    let code = e.code().unwrap_or_default().to_owned();
+    let text = DisplayErrorContext(&e).to_string();
+    match code.as_str() {
+        "ExpiredIteratorException" => KinesisError::ExpiredIterator,
+        "ProvisionedThroughputExceededException"
+        | "LimitExceededException"
+        | "ThrottlingException" => KinesisError::Throttled(text),
+        "ResourceNotFoundException" => KinesisError::NotFound(text),
+        "AccessDeniedException"
+        | "UnrecognizedClientException"
+        | "InvalidSignatureException"
+        | "ExpiredTokenException"
+        | "IncompleteSignature"
+        | "MissingAuthenticationToken" => KinesisError::AccessDenied(text),
+        _ => KinesisError::Other(text),
+    }
+}
+
+/// A shard as ListShards describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShardDescription {
+    pub id: String,
+    pub parent: Option<String>,
+    pub adjacent_parent: Option<String>,
+    pub hash_range: HashKeyRange,
+    pub starting_sequence_number: String,
+    /// Set once the shard is closed (split or merged away).
+    pub ending_sequence_number: Option<String>,
+}
+
+/// Where to start reading a shard.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StartAt {
+    TrimHorizon,
+    Latest,
+    /// Epoch seconds.
+    AtTimestamp(i64),
+    AtSequenceNumber(String),
+    AfterSequenceNumber(String),
+}
+
+/// A shard that a closed shard was split or merged into, from GetRecords.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChildShard {
+    pub id: String,
+    pub parents: Vec<String>,
+    pub hash_range: Option<HashKeyRange>,
+}
+
+/// One GetRecords response.
+#[derive(Debug, Clone, Default)]
+pub struct Batch {
+    pub records: Vec<Record>,
+    /// `None` at the end of a closed shard.
+    pub next_iterator: Option<String>,
+    pub millis_behind_latest: Option<i64>,
+    pub child_shards: Vec<ChildShard>,
+}
+
+fn range(r: Option<&aws_sdk_kinesis::types::HashKeyRange>) -> Option<HashKeyRange> {
+    let r = r?;
+    Some(HashKeyRange {
+        start: r.starting_hash_key().parse().ok()?,
+        end: r.ending_hash_key().parse().ok()?,
+    })
+}
+
+/// One stream.
+#[derive(Clone, Debug)]
+pub struct KinesisStream {
+    client: Client,
+    stream: String,
+}
+
+impl KinesisStream {
+    pub fn new(client: Client, stream: impl Into<String>) -> Self {
+        KinesisStream {
+            client,
+            stream: stream.into(),
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.stream
+    }
+
+    /// Every shard of the stream, open and closed.
+    pub async fn list_shards(&self) -> Result<Vec<ShardDescription>, KinesisError> {
+        let mut shards = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let mut req = self.client.list_shards();
+            req = match &token {
+                Some(t) => req.next_token(t),
+                None => req.stream_name(&self.stream),
+            };
+            let out = req.send().await.map_err(error)?;
+            for s in out.shards() {
+                let Some(hash_range) = range(s.hash_key_range()) else {
+                    continue;
+                };
+                let seq = s.sequence_number_range();
+                shards.push(ShardDescription {
+                    id: s.shard_id().to_owned(),
+                    parent: s.parent_shard_id().map(str::to_owned),
+                    adjacent_parent: s.adjacent_parent_shard_id().map(str::to_owned),
+                    hash_range,
+                    starting_sequence_number: seq
+                        .map(|r| r.starting_sequence_number().to_owned())
+                        .unwrap_or_default(),
+                    ending_sequence_number: seq
+                        .and_then(|r| r.ending_sequence_number())
+                        .map(str::to_owned),
+                });
+            }
+            match out.next_token() {
+                Some(t) if !t.is_empty() => token = Some(t.to_owned()),
+                _ => break,
+            }
+        }
+        Ok(shards)
+    }
+
+    /// An iterator for `shard` at `start`.
+    pub async fn iterator(&self, shard: &str, start: &StartAt) -> Result<String, KinesisError> {
+        let mut req = self
+            .client
+            .get_shard_iterator()
+            .stream_name(&self.stream)
+            .shard_id(shard);
+        req = match start {
+            StartAt::TrimHorizon => req.shard_iterator_type(ShardIteratorType::TrimHorizon),
+            StartAt::Latest => req.shard_iterator_type(ShardIteratorType::Latest),
+            StartAt::AtTimestamp(secs) => req
+                .shard_iterator_type(ShardIteratorType::AtTimestamp)
+                .timestamp(aws_smithy_types::DateTime::from_secs(*secs)),
+            StartAt::AtSequenceNumber(s) => req
+                .shard_iterator_type(ShardIteratorType::AtSequenceNumber)
+                .starting_sequence_number(s),
+            StartAt::AfterSequenceNumber(s) => req
+                .shard_iterator_type(ShardIteratorType::AfterSequenceNumber)
+                .starting_sequence_number(s),
+        };
+        let out = req.send().await.map_err(error)?;
+        out.shard_iterator()
+            .map(str::to_owned)
+            .ok_or_else(|| KinesisError::NotFound(format!("no iterator for {shard}")))
+    }
+
+    /// One GetRecords call.
+    pub async fn get_records(&self, iterator: &str, limit: u32) -> Result<Batch, KinesisError> {
+        let out = self
+            .client
+            .get_records()
+            .shard_iterator(iterator)
+            .limit(limit as i32)
+            .send()
+            .await
+            .map_err(error)?;
+        let records = out
+            .records()
+            .iter()
+            .map(|r| Record {
+                data: bytes::Bytes::copy_from_slice(r.data().as_ref()),
+                partition_key: r.partition_key().unwrap_or_default().to_owned(),
+                sequence_number: r.sequence_number().to_owned(),
+                sub_sequence_number: 0,
+                approximate_arrival_timestamp: r
+                    .approximate_arrival_timestamp()
+                    .and_then(|t| t.to_millis().ok())
+                    .unwrap_or(0),
+            })
+            .collect();
+        let child_shards = out
+            .child_shards()
+            .iter()
+            .map(|c| ChildShard {
+                id: c.shard_id().to_owned(),
+                parents: c.parent_shards().to_vec(),
+                hash_range: range(c.hash_key_range()),
+            })
+            .collect();
+        Ok(Batch {
+            records,
+            next_iterator: out.next_shard_iterator().map(str::to_owned),
+            millis_behind_latest: out.millis_behind_latest(),
+            child_shards,
+        })
+    }
+}
