@@ -8,4 +8,5 @@ pub mod cli;
 pub mod config;
 pub mod protocol;
 pub mod replay;
+pub mod retrieval;
 pub mod transcript;

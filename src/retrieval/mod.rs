@@ -1,0 +1,3 @@
+//! Record retrieval from Kinesis.
+
+pub mod kpl;
