@@ -1,3 +1,4 @@
-//! PROVISIONAL: record retrieval from Kinesis; the KPL module is merged in from the `kpl` branch.
+//! Record retrieval from Kinesis: the polling calls (`kinesis`) and KPL de-aggregation (`kpl`).
 
 pub mod kinesis;
+pub mod kpl;
