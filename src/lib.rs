@@ -6,6 +6,7 @@ pub mod checkpoint;
 pub mod child;
 pub mod cli;
 pub mod config;
+pub mod lease;
 pub mod protocol;
 pub mod replay;
 pub mod transcript;
