@@ -18,6 +18,7 @@
 
 pub mod expiry;
 pub mod row;
+pub mod sync;
 pub mod taker;
 pub mod timing;
 
@@ -26,6 +27,10 @@ use crate::config::InitialPosition;
 
 pub use expiry::{ExpiryTracker, Staleness};
 pub use row::{classify_row, reserved_worker_id, NotALeaseReason, ReservedWorkerId, RowKind};
+pub use sync::{
+    blocking_parent, child_lease, child_lease_for, inconsistent_shards, leases_to_create,
+    merge_child_readiness, parents_done, MergeReadiness, Shard,
+};
 pub use taker::{
     compute_leases_to_take, Chooser, IdleReason, KeyOrder, Observed, RandomChooser, TakeAction,
     TakePlan, TakerSettings,
