@@ -295,3 +295,67 @@ fn settings_from_config() {
     assert_eq!(d.max_leases_to_steal_at_one_time, 1);
     assert!(d.enable_priority_lease_assignment);
 }
+
+/// Checklist 10: a frozen-counter lease is taken at the first taker run more than
+/// `failoverTimeMillis` after this worker first saw it; a moving counter never expires.
+#[test]
+fn frozen_lease_is_taken_one_taker_period_after_first_sight() {
+    let failover = Duration::from_secs(10);
+    let period = crate::lease::taker_period(failover);
+    let t0 = Instant::now();
+    let mut tracker = ExpiryTracker::new();
+    let mut moving = owned("moving", "alive");
+    let frozen = owned("frozen", "dead");
+    let mut taken_at = None;
+    for run in 0..5u32 {
+        let now = t0 + period * run;
+        moving.counter += 7; // renewed several times per taker period
+        let scan = vec![frozen.clone(), moving.clone()];
+        tracker.observe(&scan, now);
+        let obs = tracker.observed(&scan, failover, now);
+        let plan = compute_leases_to_take("me", &obs, &TakerSettings::default(), KeyOrder);
+        assert!(plan.action.leases().iter().all(|l| l.key != "moving"));
+        if plan.action.leases().iter().any(|l| l.key == "frozen") {
+            taken_at = Some(run);
+            break;
+        }
+    }
+    // Run 0 sees it for the first time (fresh); run 1, 20.05 s later, finds it expired.
+    assert_eq!(taken_at, Some(1));
+}
+
+/// Checklist 11: one Java worker with 10 leases plus us converge to 5/5, one steal per run
+/// (`maxLeasesToStealAtOneTime` = 1), and then stop.
+#[test]
+fn converges_from_ten_zero_to_five_five() {
+    let mut leases: Vec<Lease> = (0..10).map(|i| owned(&format!("s{i}"), "java")).collect();
+    let mut rng = RandomChooser::with_seed(3);
+    let mut runs = 0;
+    loop {
+        let scan: Vec<Observed> = leases
+            .iter()
+            .map(|lease| Observed {
+                lease,
+                staleness: Staleness::Fresh,
+            })
+            .collect();
+        let plan = compute_leases_to_take("me", &scan, &TakerSettings::default(), &mut rng);
+        let stolen: Vec<String> = match plan.action {
+            TakeAction::Steal { victim, leases } => {
+                assert_eq!(victim, "java");
+                assert_eq!(leases.len(), 1);
+                leases.iter().map(|l| l.key.clone()).collect()
+            }
+            TakeAction::Idle(IdleReason::AtTarget) => break,
+            other => panic!("unexpected {other:?}"),
+        };
+        for l in leases.iter_mut().filter(|l| stolen.contains(&l.key)) {
+            l.owner = Some("me".into());
+            l.counter += 1;
+        }
+        runs += 1;
+        assert!(runs <= 5);
+    }
+    assert_eq!(runs, 5);
+    assert_eq!(leases.iter().filter(|l| l.is_owned_by("me")).count(), 5);
+}
