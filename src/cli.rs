@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use tracing::warn;
+use tracing::{info, warn};
 
 use crate::checkpoint::CheckpointError;
 use crate::config::{self, ConfigError, Loaded};
@@ -198,15 +198,48 @@ fn daemon(
             )
         }
     };
-    if let Err(code) = load_config(&path) {
-        return code;
+    let loaded = match load_config(&path) {
+        Ok(l) => l,
+        Err(code) => return code,
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => return fail(format!("cannot start the async runtime: {e}")),
+    };
+    match runtime.block_on(crate::worker::run(loaded.config, shutdown_signal())) {
+        Ok(()) => {
+            info!("stopped");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            let mut message = e.to_string();
+            let mut source = std::error::Error::source(&e);
+            while let Some(s) = source {
+                message.push_str(&format!(": {s}"));
+                source = s.source();
+            }
+            fail(message)
+        }
     }
-    fail(format!(
-        "{} is valid, but consuming from Kinesis is not available in this build yet; \
-         run `kcl-bridge replay {} --records FILE` to drive the application locally",
-        path.display(),
-        path.display()
-    ))
+}
+
+/// Resolves on SIGTERM or SIGINT (Ctrl-C).
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        warn!("cannot listen for SIGTERM/SIGINT; stop kcl-bridge with SIGKILL");
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => info!("SIGTERM received"),
+        _ = int.recv() => info!("SIGINT received"),
+    }
 }
 
 fn check(path: &Path) -> ExitCode {

@@ -12,3 +12,4 @@ pub mod protocol;
 pub mod replay;
 pub mod retrieval;
 pub mod transcript;
+pub mod worker;

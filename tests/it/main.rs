@@ -6,7 +6,9 @@
 
 mod cli;
 mod config_files;
+mod emulator;
 mod fixtures;
 mod harness;
 mod real_clients;
 mod replay_faults;
+mod worker;

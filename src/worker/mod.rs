@@ -1,0 +1,586 @@
+//! The Kinesis worker: `kcl-bridge app.properties`. Keeps leases in the application's DynamoDB
+//! table the way a KCL 2.x worker does (and a Java 3.x worker in
+//! `CLIENT_VERSION_CONFIG_COMPATIBLE_WITH_2X` mode), and runs one [`shard::ShardConsumer`] per
+//! held lease (`leases-and-retrieval.md` §2–5).
+//!
+//! One coordinator task owns the lease loop: renewals every `failoverTimeMillis / 3`, taking and
+//! stealing every taker period (and at once at start), shard sync every
+//! `shardSyncIntervalMillis`. Consumers never decide leases; the coordinator never blocks on a
+//! shard. Graceful shutdown asks every child to checkpoint, releases every lease, and waits up to
+//! the grace period before killing what is left.
+
+pub mod held;
+pub mod shard;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use tracing::{info, info_span, warn, Instrument};
+
+use crate::aws::{self, AwsSetupError};
+use crate::child::ChildSpec;
+use crate::config::{Config, InitialPosition, RetrievalMode};
+use crate::lease::dynamo::{DynamoLeaseTable, LeaseError, OtherRow, Written};
+use crate::lease::{self, ExpiryTracker, Lease};
+use crate::retrieval::kinesis::{KinesisError, KinesisStream};
+use held::HeldLease;
+use shard::{ShardConsumer, ShardOutcome, ShardSettings};
+
+/// Why the worker stopped with an error. Each is fatal: retrying cannot help.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkerError {
+    #[error(transparent)]
+    Aws(#[from] AwsSetupError),
+    #[error("lease table {table}: {source}")]
+    LeaseTable {
+        table: String,
+        #[source]
+        source: LeaseError,
+    },
+    #[error("stream {stream}: {source}")]
+    Stream {
+        stream: String,
+        #[source]
+        source: KinesisError,
+    },
+    #[error("gave up after {attempts} attempts to initialize: {last}")]
+    InitializationFailed { attempts: u32, last: String },
+    #[error(
+        "the lease table {table} belongs to a KCL 3.x application (client version {client_version}) and the Java \
+         worker {worker} is still running (its worker-metrics row keeps being updated). kcl-bridge speaks the KCL 2.x \
+         lease protocol and would steal that worker's leases, so it takes none: stop the Java 3.x workers first \
+         (stop-and-switch), or run the Java workers with clientVersionConfig = CLIENT_VERSION_CONFIG_COMPATIBLE_WITH_2X"
+    )]
+    Java3xWorkerRunning {
+        table: String,
+        client_version: String,
+        worker: String,
+    },
+    #[error("shard {shard}: {reason}")]
+    ShardFatal { shard: String, reason: String },
+}
+
+/// How many times start-up is tried before giving up (Java: 20, then exit 0; we exit 1).
+const INIT_ATTEMPTS: u32 = 10;
+/// The grace period used when `shutdownGraceMillis` is 0 or unset (Java's 0 skips the final
+/// checkpoint).
+const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+
+struct Running {
+    held: HeldLease,
+    /// `None` once the shard finished: the lease is still held (and renewed) as Java does.
+    task: Option<JoinHandle<ShardOutcome>>,
+    last_renewed: Instant,
+}
+
+/// Runs the worker until `shutdown` resolves (then shuts down gracefully) or a fatal error.
+pub async fn run(
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), WorkerError> {
+    let config = Arc::new(config);
+    if config.retrieval.mode == RetrievalMode::FanOut {
+        warn!(
+            reason = %config.retrieval.reason,
+            "this configuration selects enhanced fan-out, which kcl-bridge does not support yet: polling with \
+             GetRecords instead. Set retrievalMode = POLLING (or a polling key such as idleTimeBetweenReadsInMillis) \
+             to make this explicit and silence this warning"
+        );
+    }
+    let me = config
+        .worker_id
+        .clone()
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    if config.worker_id.is_none() {
+        warn!(worker_id = %me, "no workerId configured: using a random one; a restart then waits for its old leases to expire");
+    }
+    let clients = aws::clients(&config).await?;
+    let table = DynamoLeaseTable::new(clients.dynamodb, config.lease_table_name());
+    let stream = KinesisStream::new(clients.kinesis, config.stream_name.clone());
+    let token = CancellationToken::new();
+    let mut coordinator = Coordinator {
+        settings: ShardSettings {
+            max_records: config.max_records,
+            idle_between_reads: config
+                .polling
+                .idle_time_between_reads
+                .max(Duration::from_millis(200)),
+            call_process_records_even_for_empty_record_list: config
+                .call_process_records_even_for_empty_record_list,
+            parent_shard_poll_interval: config.coordinator.parent_shard_poll_interval,
+            at_timestamp: match config.initial_position {
+                InitialPosition::AtTimestamp(t) => Some(t),
+                _ => None,
+            },
+            task_backoff: config.lifecycle.task_backoff_time,
+        },
+        spec: ChildSpec {
+            argv: config.executable_argv(),
+            timeout: config.timeout,
+            exit_grace: Duration::from_secs(5),
+        },
+        config: config.clone(),
+        me,
+        table,
+        stream,
+        running: HashMap::new(),
+        expiry: ExpiryTracker::new(),
+        shutdown: token.clone(),
+        guard: Java3xGuard::default(),
+        chooser: lease::RandomChooser::from_entropy(),
+    };
+    info!(worker_id = %coordinator.me, table = %coordinator.table.name(), stream = %coordinator.stream.name(), "starting");
+    coordinator.initialize().await?;
+    let outcome = coordinator.main_loop(shutdown).await;
+    coordinator.shut_down().await;
+    outcome
+}
+
+struct Coordinator {
+    config: Arc<Config>,
+    me: String,
+    table: DynamoLeaseTable,
+    stream: KinesisStream,
+    spec: ChildSpec,
+    settings: ShardSettings,
+    running: HashMap<String, Running>,
+    expiry: ExpiryTracker,
+    shutdown: CancellationToken,
+    guard: Java3xGuard,
+    chooser: lease::RandomChooser,
+}
+
+impl Coordinator {
+    fn failover(&self) -> Duration {
+        self.config.lease.failover_time
+    }
+
+    /// Creates the table if needed, checks the stream, and creates leases for its shards.
+    /// Retries what can succeed later (endpoint down, throttling) with back-off.
+    async fn initialize(&mut self) -> Result<(), WorkerError> {
+        let mut backoff = Duration::from_secs(1);
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.try_initialize().await {
+                Ok(()) => return Ok(()),
+                Err(Retry::Fatal(e)) => return Err(e),
+                Err(Retry::Later(why)) if attempt >= INIT_ATTEMPTS => {
+                    return Err(WorkerError::InitializationFailed {
+                        attempts: attempt,
+                        last: why,
+                    });
+                }
+                Err(Retry::Later(why)) => {
+                    warn!(attempt, error = %why, retry_in = ?backoff, "initialization failed; retrying");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(30));
+                }
+            }
+        }
+    }
+
+    async fn try_initialize(&mut self) -> Result<(), Retry> {
+        let created = self
+            .table
+            .ensure_table(self.config.lease.lease_table_deletion_protection_enabled)
+            .await
+            .map_err(|e| self.table_error(e))?;
+        let shards = self
+            .stream
+            .list_shards()
+            .await
+            .map_err(|e| self.stream_error(e))?;
+        let scan = self.table.scan().await.map_err(|e| self.table_error(e))?;
+        let empty = created || scan.leases.is_empty();
+        if empty
+            || !self
+                .config
+                .coordinator
+                .skip_shard_sync_at_worker_initialization_if_leases_exist
+        {
+            self.sync_shards(&shards, &scan.leases, empty)
+                .await
+                .map_err(|e| self.table_error(e))?;
+        }
+        Ok(())
+    }
+
+    fn table_error(&self, e: LeaseError) -> Retry {
+        match e {
+            LeaseError::Throttled(_) | LeaseError::Other(_) => Retry::Later(e.to_string()),
+            LeaseError::TableMissing(_) => Retry::Fatal(WorkerError::LeaseTable {
+                table: self.table.name().to_owned(),
+                source: e,
+            }),
+        }
+    }
+
+    fn stream_error(&self, e: KinesisError) -> Retry {
+        if e.is_retryable() {
+            Retry::Later(e.to_string())
+        } else {
+            Retry::Fatal(WorkerError::Stream {
+                stream: self.stream.name().to_owned(),
+                source: e,
+            })
+        }
+    }
+
+    /// Creates leases for shards that have none (`leases-and-retrieval.md` §5).
+    async fn sync_shards(
+        &self,
+        shards: &[crate::retrieval::kinesis::ShardDescription],
+        leases: &[Lease],
+        table_empty: bool,
+    ) -> Result<(), LeaseError> {
+        let shards: Vec<lease::Shard> = shards
+            .iter()
+            .map(|s| lease::Shard {
+                id: s.id.clone(),
+                parent: s.parent.clone(),
+                adjacent_parent: s.adjacent_parent.clone(),
+                hash_range: s.hash_range,
+                starting_sequence_number: s.starting_sequence_number.clone(),
+                closed: s.ending_sequence_number.is_some(),
+            })
+            .collect();
+        for new in
+            lease::leases_to_create(&shards, leases, &self.config.initial_position, table_empty)
+        {
+            if self.table.create_if_absent(&new).await? {
+                info!(lease = %new.key, checkpoint = %new.checkpoint, "created lease");
+            }
+        }
+        Ok(())
+    }
+
+    async fn main_loop(&mut self, shutdown: impl Future<Output = ()>) -> Result<(), WorkerError> {
+        let renew_every = lease::renewal_period(self.failover());
+        let take_every = lease::taker_period(self.failover());
+        let mut renew = tokio::time::interval(renew_every);
+        let mut take = tokio::time::interval(take_every);
+        let mut sync = tokio::time::interval(self.config.lease.shard_sync_interval);
+        sync.tick().await; // the first sync ran at start
+        renew.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        take.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                () = &mut shutdown => {
+                    info!("shutting down: asking every record processor to checkpoint, then releasing the leases");
+                    return Ok(());
+                }
+                _ = renew.tick() => {
+                    self.renew_all().await;
+                    self.take_leases(true).await?;
+                }
+                _ = take.tick() => self.take_leases(false).await?,
+                _ = sync.tick() => {
+                    match self.stream.list_shards().await {
+                        Ok(shards) => match self.table.scan().await {
+                            Ok(scan) => {
+                                if let Err(e) = self.sync_shards(&shards, &scan.leases, scan.leases.is_empty()).await {
+                                    warn!(error = %e, "shard sync failed");
+                                }
+                            }
+                            Err(e) => warn!(error = %e, "shard sync: lease scan failed"),
+                        },
+                        Err(e) => warn!(error = %e, "shard sync: ListShards failed"),
+                    }
+                }
+            }
+            self.reap().await?;
+        }
+    }
+
+    async fn renew_all(&mut self) {
+        let failover = self.failover();
+        let now = Instant::now();
+        for (key, r) in &mut self.running {
+            if r.held.is_lost() {
+                continue;
+            }
+            match r.held.renew(&self.table, &self.me).await {
+                Ok(true) => {
+                    r.last_renewed = Instant::now();
+                    let counter = r.held.snapshot().await.counter;
+                    self.expiry.renewed(key, counter, now.into_std());
+                }
+                Ok(false) => {}
+                Err(e) => {
+                    warn!(lease = %key, error = %e, "renewal failed");
+                    if now.duration_since(r.last_renewed) > failover {
+                        warn!(lease = %key, "not renewed for failoverTimeMillis: treating the lease as lost");
+                        r.held.lost().cancel();
+                    }
+                }
+            }
+        }
+    }
+
+    /// One taker run: reclaim our own leases, take available ones, steal toward an even share.
+    /// With `only_unowned`, takes released (ownerless) leases only: run at every renewal tick so
+    /// a lease another worker released on shutdown is picked up at once, without stealing faster
+    /// than Java does.
+    async fn take_leases(&mut self, only_unowned: bool) -> Result<(), WorkerError> {
+        let scan = match self.table.scan().await {
+            Ok(s) => s,
+            Err(e) => {
+                warn!(error = %e, "lease scan failed; skipping this taker run");
+                return Ok(());
+            }
+        };
+        let now = std::time::Instant::now();
+        self.expiry.observe(&scan.leases, now);
+        if !self
+            .guard
+            .allows_taking(&scan.other_rows, &self.config, self.table.name())?
+        {
+            return Ok(());
+        }
+        let mut to_take: Vec<Lease> = scan
+            .leases
+            .iter()
+            .filter(|l| {
+                l.owner.as_deref() == Some(self.me.as_str()) && !self.running.contains_key(&l.key)
+            })
+            .cloned()
+            .collect();
+        let observed = self.expiry.observed(&scan.leases, self.failover(), now);
+        let plan = lease::compute_leases_to_take(
+            &self.me,
+            &observed,
+            &lease::TakerSettings::from(&self.config.lease),
+            &mut self.chooser,
+        );
+        match &plan.action {
+            lease::TakeAction::Steal { victim, leases } if !only_unowned => {
+                info!(victim = %victim, count = leases.len(), target = plan.target, "stealing toward an even share")
+            }
+            _ => {}
+        }
+        for l in plan.action.leases() {
+            if only_unowned && l.owner.is_some() {
+                continue;
+            }
+            if !self.running.contains_key(&l.key) && !to_take.iter().any(|t| t.key == l.key) {
+                to_take.push((*l).clone());
+            }
+        }
+        for mut l in to_take {
+            match self.table.take(&l, &self.me).await {
+                Ok(Written::Ok { counter }) => {
+                    info!(lease = %l.key, previous_owner = ?l.owner, "took lease");
+                    l.counter = counter;
+                    l.owner = Some(self.me.clone());
+                    l.checkpoint_owner = None;
+                    self.expiry.renewed(&l.key, counter, now);
+                    self.start_consumer(l);
+                }
+                Ok(Written::Lost) => {
+                    info!(lease = %l.key, "another worker changed the lease first; not taken")
+                }
+                Err(e) => warn!(lease = %l.key, error = %e, "taking the lease failed"),
+            }
+        }
+        Ok(())
+    }
+
+    fn start_consumer(&mut self, lease: Lease) {
+        let key = lease.key.clone();
+        let held = HeldLease::new(lease);
+        let consumer = ShardConsumer {
+            shard_id: key.clone(),
+            held: held.clone(),
+            table: self.table.clone(),
+            stream: self.stream.clone(),
+            me: self.me.clone(),
+            spec: self.spec.clone(),
+            settings: self.settings.clone(),
+            shutdown: self.shutdown.child_token(),
+        };
+        let span = info_span!("shard", shard_id = %key);
+        let task = tokio::spawn(consumer.run().instrument(span));
+        self.running.insert(
+            key,
+            Running {
+                held,
+                task: Some(task),
+                last_renewed: Instant::now(),
+            },
+        );
+    }
+
+    /// Collects consumers that ended.
+    async fn reap(&mut self) -> Result<(), WorkerError> {
+        let done: Vec<String> = self
+            .running
+            .iter()
+            .filter(|(_, r)| {
+                r.task.as_ref().is_some_and(JoinHandle::is_finished)
+                    || (r.task.is_none() && r.held.is_lost())
+            })
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in done {
+            let Some(mut r) = self.running.remove(&key) else {
+                continue;
+            };
+            let outcome = match r.task.take() {
+                Some(task) => task.await.unwrap_or_else(|e| {
+                    ShardOutcome::Fatal(format!("the shard task panicked: {e}"))
+                }),
+                None => ShardOutcome::LeaseLost,
+            };
+            match outcome {
+                ShardOutcome::Finished => {
+                    // Keep holding the finished lease (Java does, until cleanup deletes it).
+                    self.running.insert(key, r);
+                }
+                ShardOutcome::LeaseLost => {
+                    self.expiry.forget(&key);
+                    info!(lease = %key, "no longer processing the shard: lease lost");
+                }
+                ShardOutcome::ShutDown => {}
+                ShardOutcome::Fatal(reason) => {
+                    return Err(WorkerError::ShardFatal { shard: key, reason })
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Graceful shutdown within the grace period: children checkpoint, leases are released.
+    async fn shut_down(&mut self) {
+        self.shutdown.cancel();
+        let grace = match self.config.shutdown_grace {
+            Duration::ZERO => DEFAULT_SHUTDOWN_GRACE,
+            g => g,
+        };
+        let deadline = Instant::now() + grace;
+        let mut renew = tokio::time::interval(lease::renewal_period(self.failover()));
+        renew.tick().await;
+        loop {
+            let pending: Vec<String> = self
+                .running
+                .iter()
+                .filter(|(_, r)| r.task.as_ref().is_some_and(|t| !t.is_finished()))
+                .map(|(k, _)| k.clone())
+                .collect();
+            if pending.is_empty() || Instant::now() >= deadline {
+                if !pending.is_empty() {
+                    warn!(
+                        ?pending,
+                        "grace period over: stopping the remaining record processors"
+                    );
+                }
+                break;
+            }
+            tokio::select! {
+                () = tokio::time::sleep_until(deadline) => {}
+                () = tokio::time::sleep(Duration::from_millis(20)) => {}
+                // Keep the leases alive while children finish their last exchange.
+                _ = renew.tick() => self.renew_all().await,
+            }
+        }
+        for (key, r) in self.running.drain() {
+            if let Some(task) = r.task {
+                task.abort();
+            }
+            if !r.held.is_lost() {
+                r.held.release(&self.table, &self.me).await;
+            }
+            info!(lease = %key, "stopped");
+        }
+    }
+}
+
+enum Retry {
+    Later(String),
+    Fatal(WorkerError),
+}
+
+/// Stop-and-switch from Java KCL 3.x (`leases-and-retrieval.md` §4.7): on a table whose client
+/// version is 3.x, take nothing while a Java worker still updates its worker-metrics row (`lut`);
+/// exit if one is still being updated two reporting periods after we started; take over once no
+/// row has changed for two periods (a stopped worker's row stops changing).
+#[derive(Default)]
+struct Java3xGuard {
+    started: Option<Instant>,
+    /// Worker-metrics rows: key → (last `lut` seen, when we last saw it change).
+    seen: HashMap<String, (Option<i64>, Option<Instant>)>,
+    warned: bool,
+}
+
+impl Java3xGuard {
+    fn allows_taking(
+        &mut self,
+        rows: &[OtherRow],
+        config: &Config,
+        table: &str,
+    ) -> Result<bool, WorkerError> {
+        let Some(cv) = rows
+            .iter()
+            .find(|r| r.key == "Migration3.0")
+            .and_then(|r| r.client_version.clone())
+            .filter(|cv| cv == "CLIENT_VERSION_3X" || cv == "CLIENT_VERSION_3X_WITH_ROLLBACK")
+        else {
+            return Ok(true);
+        };
+        let now = Instant::now();
+        let started = *self.started.get_or_insert(now);
+        let two_periods = config.worker_utilization.worker_metrics_reporter_freq * 2;
+        let mut live: Option<(String, Instant)> = None;
+        for r in rows
+            .iter()
+            .filter(|r| r.entity_type.as_deref() == Some("WORKER_METRIC_STATS"))
+        {
+            let entry = self
+                .seen
+                .entry(r.key.clone())
+                .or_insert((r.last_update, None));
+            if entry.0 != r.last_update {
+                *entry = (r.last_update, Some(now));
+            }
+            if let Some(changed) = entry.1 {
+                if now.duration_since(changed) < two_periods
+                    && live.as_ref().is_none_or(|(_, t)| changed > *t)
+                {
+                    live = Some((r.key.clone(), changed));
+                }
+            }
+        }
+        if let Some((worker, changed)) = live {
+            if changed >= started + two_periods {
+                return Err(WorkerError::Java3xWorkerRunning {
+                    table: table.to_owned(),
+                    client_version: cv,
+                    worker,
+                });
+            }
+            warn!(worker = %worker, client_version = %cv, "a Java KCL 3.x worker is still running on this application; taking no lease");
+            return Ok(false);
+        }
+        // A stopped worker's row looks like a live one until a reporting period shows it is not
+        // updated any more.
+        if now.duration_since(started) < two_periods && !self.seen.is_empty() {
+            info!("KCL 3.x application: waiting up to two worker-metrics periods to see whether its Java workers are still running");
+            return Ok(false);
+        }
+        if !self.warned {
+            self.warned = true;
+            warn!(
+                client_version = %cv,
+                "taking over a KCL 3.x application whose Java workers are stopped. Do not start Java 3.x workers on it \
+                 while kcl-bridge runs: kcl-bridge uses the KCL 2.x lease protocol (3.x follower mode is not built yet)"
+            );
+        }
+        Ok(true)
+    }
+}

@@ -1,0 +1,517 @@
+//! The Kinesis worker against a real local emulator (moto: Kinesis + DynamoDB), with the real
+//! amazon_kclpy as the child. Each test asserts on what the child saw and on the lease rows.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+
+use crate::emulator::{attr_s, create_stream, lease_rows, put_records, Moto};
+use crate::harness::{self, workdir};
+
+/// A running `kcl-bridge app.properties`; killed if still running when dropped.
+struct Worker {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Worker {
+    fn start(dir: &Path, name: &str, properties: &str, moto: &Moto, records_out: &Path) -> Worker {
+        let props = dir.join(format!("{name}.properties"));
+        std::fs::write(&props, properties).unwrap();
+        let log = dir.join(format!("{name}.log"));
+        let mut cmd = Command::new(harness::bin());
+        cmd.arg(&props)
+            .current_dir(dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .env("KCLB_SCENARIO", "normal")
+            .env("KCLB_RECORDS_OUT", records_out)
+            .env("KCL_BRIDGE_LOG", "info");
+        for (k, v) in moto.env() {
+            cmd.env(k, v);
+        }
+        Worker {
+            child: cmd.spawn().unwrap(),
+            log,
+        }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    fn signal(&self, signal: nix::sys::signal::Signal) {
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.child.id() as i32), signal).unwrap();
+    }
+
+    /// Waits for the process to exit; fails the test after `limit`.
+    fn wait(&mut self, limit: Duration) -> i32 {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.code().unwrap_or(-1);
+            }
+            assert!(
+                Instant::now() < deadline,
+                "worker did not exit within {limit:?}\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        self.child.kill().unwrap_or_default();
+        self.child.wait().map(|_| ()).unwrap_or_default();
+    }
+}
+
+/// Polls `check` every 50 ms until it returns true; fails with `what` after `limit`.
+async fn eventually<F, Fut>(limit: Duration, what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + limit;
+    while !check().await {
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {limit:?} waiting for: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// What the children received: (shard, sequence number, sub-sequence number, data), in order.
+fn received(path: &Path) -> Vec<(String, String, u64, String)> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            let data = base64::engine::general_purpose::STANDARD
+                .decode(f.get(3)?)
+                .ok()?;
+            Some((
+                f[0].to_owned(),
+                f[1].to_owned(),
+                f[2].parse().ok()?,
+                String::from_utf8_lossy(&data).into_owned(),
+            ))
+        })
+        .collect()
+}
+
+fn properties(moto: &Moto, app: &str, extra: &[(&str, &str)]) -> String {
+    let repo = harness::repo();
+    let mut s = format!(
+        "executableName = {} {}\napplicationName = {app}\nstreamName = {app}\n\
+         AwsCredentialsProvider = DefaultCredentialsProvider\nregionName = us-east-1\n\
+         kinesisEndpoint = {ep}\ndynamoDBEndpoint = {ep}\ninitialPositionInStream = TRIM_HORIZON\n\
+         idleTimeBetweenReadsInMillis = 200\nfailoverTimeMillis = 3000\nshardSyncIntervalMillis = 5000\n\
+         shutdownGraceMillis = 10000\nparentShardPollIntervalMillis = 500\n",
+        harness::venv_python().display(),
+        repo.join("tests/apps/kclpy_app.py").display(),
+        ep = moto.endpoint,
+    );
+    for (k, v) in extra {
+        s.push_str(&format!("{k} = {v}\n"));
+    }
+    s
+}
+
+fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}", uuid::Uuid::new_v4().simple())
+}
+
+/// 1 shard: every record exactly once, the stored checkpoint is the last sequence number, the
+/// lease is released on SIGTERM, and a restart resumes after the checkpoint.
+#[tokio::test(flavor = "multi_thread")]
+async fn single_shard_exactly_once_checkpoint_and_resume() {
+    let moto = Moto::start();
+    let (k, d) = (moto.kinesis(), moto.dynamodb());
+    let app = unique("one");
+    create_stream(&k, &app, 1).await;
+    let put = put_records(&k, &app, 0..30).await;
+    let dir = workdir();
+    let out = dir.path().join("received.tsv");
+    let props = properties(&moto, &app, &[("workerId", "w1")]);
+    let mut w = Worker::start(dir.path(), "w1", &props, &moto, &out);
+    eventually(Duration::from_secs(30), "30 records received", || async {
+        received(&out).len() >= 30
+    })
+    .await;
+    let last_seq = put.last().unwrap().1.clone();
+    eventually(
+        Duration::from_secs(10),
+        "checkpoint at the last record",
+        || async {
+            lease_rows(&d, &app)
+                .await
+                .values()
+                .any(|r| attr_s(r, "checkpoint").as_deref() == Some(last_seq.as_str()))
+        },
+    )
+    .await;
+    w.signal(nix::sys::signal::Signal::SIGTERM);
+    assert_eq!(w.wait(Duration::from_secs(20)), 0, "{}", w.log());
+    let rows = lease_rows(&d, &app).await;
+    assert_eq!(rows.len(), 1, "one lease: {rows:?}");
+    let row = rows.values().next().unwrap();
+    assert_eq!(attr_s(row, "leaseOwner"), None, "released on SIGTERM");
+    assert_eq!(
+        attr_s(row, "checkpoint").as_deref(),
+        Some(last_seq.as_str())
+    );
+    let got = received(&out);
+    let want: Vec<(String, String, u64, String)> = put
+        .iter()
+        .map(|(s, q, d)| (s.clone(), q.clone(), 0, d.clone()))
+        .collect();
+    assert_eq!(got, want, "every record exactly once, in order");
+
+    // Restart: only the new records arrive.
+    let more = put_records(&k, &app, 30..40).await;
+    let mut w = Worker::start(dir.path(), "w1b", &props, &moto, &out);
+    eventually(Duration::from_secs(30), "40 records received", || async {
+        received(&out).len() >= 40
+    })
+    .await;
+    w.signal(nix::sys::signal::Signal::SIGTERM);
+    assert_eq!(w.wait(Duration::from_secs(20)), 0, "{}", w.log());
+    let got = received(&out);
+    assert_eq!(
+        got.len(),
+        40,
+        "no record re-delivered after the checkpoint: {:?}",
+        &got[30..]
+    );
+    let tail: Vec<String> = got[30..].iter().map(|r| r.3.clone()).collect();
+    let want: Vec<String> = more.iter().map(|r| r.2.clone()).collect();
+    assert_eq!(tail, want);
+}
+
+/// Two workers on 4 shards split the leases 2/2; SIGKILL of one hands all to the other after
+/// the failover time with no record lost; SIGTERM of a worker hands its leases over at once.
+#[tokio::test(flavor = "multi_thread")]
+async fn two_workers_share_then_fail_over() {
+    let moto = Moto::start();
+    let (k, d) = (moto.kinesis(), moto.dynamodb());
+    let app = unique("four");
+    create_stream(&k, &app, 4).await;
+    let first = put_records(&k, &app, 0..80).await;
+    let dir = workdir();
+    let out = dir.path().join("received.tsv");
+    let mut a = Worker::start(
+        dir.path(),
+        "a",
+        &properties(&moto, &app, &[("workerId", "a")]),
+        &moto,
+        &out,
+    );
+    let b = Worker::start(
+        dir.path(),
+        "b",
+        &properties(&moto, &app, &[("workerId", "b")]),
+        &moto,
+        &out,
+    );
+    let owners = |rows: BTreeMap<
+        String,
+        std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>,
+    >| {
+        let mut counts = BTreeMap::new();
+        for r in rows.values() {
+            *counts
+                .entry(attr_s(r, "leaseOwner").unwrap_or_default())
+                .or_insert(0) += 1;
+        }
+        counts
+    };
+    eventually(Duration::from_secs(60), "leases split 2/2", || async {
+        let c = owners(lease_rows(&d, &app).await);
+        c.get("a") == Some(&2) && c.get("b") == Some(&2)
+    })
+    .await;
+    eventually(
+        Duration::from_secs(30),
+        "the first 80 records received",
+        || async {
+            let got = received(&out);
+            first
+                .iter()
+                .all(|p| got.iter().any(|g| g.1 == p.1 && g.0 == p.0))
+        },
+    )
+    .await;
+
+    // SIGKILL a: b takes everything after the failover time, resuming from a's checkpoints.
+    a.signal(nix::sys::signal::Signal::SIGKILL);
+    a.wait(Duration::from_secs(5));
+    let second = put_records(&k, &app, 80..120).await;
+    eventually(Duration::from_secs(60), "b owns all 4 leases", || async {
+        owners(lease_rows(&d, &app).await).get("b") == Some(&4)
+    })
+    .await;
+    eventually(Duration::from_secs(30), "every record received", || async {
+        let got = received(&out);
+        first
+            .iter()
+            .chain(&second)
+            .all(|p| got.iter().any(|g| g.1 == p.1 && g.0 == p.0))
+    })
+    .await;
+    // Each shard's records reached the children in order, without gaps; duplicates come only
+    // from re-reading after the last checkpoint.
+    let got = received(&out);
+    for shard in [
+        "shardId-000000000000",
+        "shardId-000000000001",
+        "shardId-000000000002",
+        "shardId-000000000003",
+    ] {
+        let want: Vec<&String> = first
+            .iter()
+            .chain(&second)
+            .filter(|p| p.0 == shard)
+            .map(|p| &p.1)
+            .collect();
+        let mut seen: Vec<&String> = got.iter().filter(|g| g.0 == shard).map(|g| &g.1).collect();
+        seen.dedup();
+        let mut unique_in_order = seen.clone();
+        unique_in_order.sort_by(|x, y| x.len().cmp(&y.len()).then(x.cmp(y)));
+        unique_in_order.dedup();
+        assert_eq!(
+            unique_in_order, want,
+            "shard {shard}: records lost or foreign"
+        );
+    }
+
+    // SIGTERM b with a new worker c running: c owns b's leases at once (released, not expired).
+    let c = Worker::start(
+        dir.path(),
+        "c",
+        &properties(&moto, &app, &[("workerId", "c")]),
+        &moto,
+        &out,
+    );
+    let mut b = b;
+    eventually(Duration::from_secs(60), "c took its share", || async {
+        owners(lease_rows(&d, &app).await)
+            .get("c")
+            .copied()
+            .unwrap_or(0)
+            >= 1
+    })
+    .await;
+    b.signal(nix::sys::signal::Signal::SIGTERM);
+    assert_eq!(b.wait(Duration::from_secs(20)), 0, "{}", b.log());
+    let released_at = Instant::now();
+    eventually(Duration::from_secs(10), "c owns all 4 leases", || async {
+        owners(lease_rows(&d, &app).await).get("c") == Some(&4)
+    })
+    .await;
+    let took = released_at.elapsed();
+    assert!(
+        took < Duration::from_secs(2),
+        "c took b's released leases after {took:?}\n{}",
+        c.log()
+    );
+}
+
+/// Rows of a KCL 3.5 single-table application that are not leases are skipped and never written.
+#[tokio::test(flavor = "multi_thread")]
+async fn kcl35_non_lease_rows_are_left_alone() {
+    use aws_sdk_dynamodb::types::AttributeValue as A;
+    let moto = Moto::start();
+    let (k, d) = (moto.kinesis(), moto.dynamodb());
+    let app = unique("rows");
+    create_stream(&k, &app, 1).await;
+    put_records(&k, &app, 0..5).await;
+    // The table as a Java 3.5 leader would leave it: the leader lock and a stale worker row.
+    d.create_table()
+        .table_name(&app)
+        .key_schema(
+            aws_sdk_dynamodb::types::KeySchemaElement::builder()
+                .attribute_name("leaseKey")
+                .key_type(aws_sdk_dynamodb::types::KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .attribute_definitions(
+            aws_sdk_dynamodb::types::AttributeDefinition::builder()
+                .attribute_name("leaseKey")
+                .attribute_type(aws_sdk_dynamodb::types::ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .billing_mode(aws_sdk_dynamodb::types::BillingMode::PayPerRequest)
+        .send()
+        .await
+        .unwrap();
+    let leader = [
+        ("leaseKey", A::S("Leader".into())),
+        ("entityType", A::S("LEADER".into())),
+        ("ownerName", A::S("java-1".into())),
+        ("recordVersionNumber", A::S("v1".into())),
+    ];
+    let metrics = [
+        ("leaseKey", A::S("java-1".into())),
+        ("entityType", A::S("WORKER_METRIC_STATS".into())),
+        ("lut", A::N("1700000000".into())),
+    ];
+    for item in [&leader[..], &metrics[..]] {
+        let mut req = d.put_item().table_name(&app);
+        for (k, v) in item {
+            req = req.item(*k, v.clone());
+        }
+        req.send().await.unwrap();
+    }
+    let dir = workdir();
+    let out = dir.path().join("received.tsv");
+    let mut w = Worker::start(
+        dir.path(),
+        "w",
+        &properties(&moto, &app, &[("workerId", "w")]),
+        &moto,
+        &out,
+    );
+    eventually(Duration::from_secs(30), "5 records received", || async {
+        received(&out).len() >= 5
+    })
+    .await;
+    w.signal(nix::sys::signal::Signal::SIGTERM);
+    assert_eq!(w.wait(Duration::from_secs(20)), 0, "{}", w.log());
+    let rows = lease_rows(&d, &app).await;
+    assert_eq!(
+        attr_s(&rows["Leader"], "recordVersionNumber").as_deref(),
+        Some("v1")
+    );
+    assert_eq!(
+        attr_s(&rows["Leader"], "ownerName").as_deref(),
+        Some("java-1")
+    );
+    assert_eq!(rows["java-1"].get("lut"), Some(&A::N("1700000000".into())));
+    assert!(
+        !rows["java-1"].contains_key("leaseOwner") && !rows["Leader"].contains_key("leaseCounter"),
+        "{rows:?}"
+    );
+}
+
+/// LATEST starts at the tip: records put before the worker started are not delivered.
+#[tokio::test(flavor = "multi_thread")]
+async fn latest_and_at_timestamp_starts() {
+    let moto = Moto::start();
+    let (k, d) = (moto.kinesis(), moto.dynamodb());
+    // LATEST
+    let app = unique("latest");
+    create_stream(&k, &app, 1).await;
+    put_records(&k, &app, 0..5).await;
+    let dir = workdir();
+    let out = dir.path().join("latest.tsv");
+    let mut w = Worker::start(
+        dir.path(),
+        "l",
+        &properties(
+            &moto,
+            &app,
+            &[("workerId", "l"), ("initialPositionInStream", "LATEST")],
+        ),
+        &moto,
+        &out,
+    );
+    eventually(
+        Duration::from_secs(30),
+        "the lease exists and is owned",
+        || async {
+            lease_rows(&d, &app)
+                .await
+                .values()
+                .any(|r| attr_s(r, "leaseOwner").as_deref() == Some("l"))
+        },
+    )
+    .await;
+    // Wait until the consumer is polling at the tip: the child was initialized at LATEST.
+    eventually(Duration::from_secs(30), "consumer started", || async {
+        w.log().contains("started record processor")
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(600)).await; // two idle periods: the first GetRecords ran
+    let later = put_records(&k, &app, 5..8).await;
+    eventually(Duration::from_secs(30), "the new records", || async {
+        received(&out).len() >= 3
+    })
+    .await;
+    let got: Vec<String> = received(&out).into_iter().map(|r| r.3).collect();
+    assert_eq!(
+        got,
+        later.iter().map(|r| r.2.clone()).collect::<Vec<_>>(),
+        "only records put after the start"
+    );
+    w.signal(nix::sys::signal::Signal::SIGTERM);
+    assert_eq!(w.wait(Duration::from_secs(20)), 0);
+
+    // AT_TIMESTAMP: from a time between two batches of records.
+    let app = unique("ts");
+    create_stream(&k, &app, 1).await;
+    put_records(&k, &app, 0..3).await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let ts = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let after = put_records(&k, &app, 3..6).await;
+    let out = dir.path().join("ts.tsv");
+    let ts = ts.to_string();
+    let mut w = Worker::start(
+        dir.path(),
+        "t",
+        &properties(
+            &moto,
+            &app,
+            &[
+                ("workerId", "t"),
+                ("initialPositionInStreamExtended", ts.as_str()),
+            ],
+        )
+        .replace("initialPositionInStream = TRIM_HORIZON\n", ""),
+        &moto,
+        &out,
+    );
+    eventually(
+        Duration::from_secs(30),
+        "records after the timestamp",
+        || async { received(&out).len() >= 3 },
+    )
+    .await;
+    let got: Vec<String> = received(&out).into_iter().map(|r| r.3).collect();
+    assert_eq!(got, after.iter().map(|r| r.2.clone()).collect::<Vec<_>>());
+    w.signal(nix::sys::signal::Signal::SIGTERM);
+    assert_eq!(w.wait(Duration::from_secs(20)), 0);
+}
+
+/// Bad set-ups exit non-zero with a clear message instead of retrying for ever (or exiting 0,
+/// as Java does after 20 attempts).
+#[tokio::test(flavor = "multi_thread")]
+async fn missing_stream_is_a_clear_error() {
+    let moto = Moto::start();
+    let dir = workdir();
+    let out = dir.path().join("r.tsv");
+    let mut w = Worker::start(
+        dir.path(),
+        "m",
+        &properties(&moto, "no-such-stream", &[("workerId", "m")]),
+        &moto,
+        &out,
+    );
+    let code = w.wait(Duration::from_secs(60));
+    assert_eq!(code, 1, "{}", w.log());
+    assert!(w.log().contains("no-such-stream"), "{}", w.log());
+}
