@@ -515,3 +515,340 @@ async fn missing_stream_is_a_clear_error() {
     assert_eq!(code, 1, "{}", w.log());
     assert!(w.log().contains("no-such-stream"), "{}", w.log());
 }
+
+/// KPL aggregates: a valid one arrives as its sub-records; a corrupt one as one plain record
+/// with a WARN; an out-of-range sub-record is dropped alone with a WARN. A checkpoint inside an
+/// aggregate (as Java writes it) resumes at the next sub-record.
+#[tokio::test(flavor = "multi_thread")]
+async fn kpl_aggregates() {
+    use aws_sdk_dynamodb::types::AttributeValue as A;
+    use kcl_bridge::retrieval::kpl::{encode_aggregate, SubRecord};
+    let moto = Moto::start();
+    let (k, d) = (moto.kinesis(), moto.dynamodb());
+    let app = unique("kpl");
+    create_stream(&k, &app, 2).await;
+    let shard0_key = "12345"; // well inside shard 0's half of the hash-key space
+    let shard1_key = (u128::MAX - 12345).to_string(); // inside shard 1's half
+    let sub = |pk: &str, ehk: &str, data: &str| SubRecord {
+        partition_key: pk.into(),
+        explicit_hash_key: Some(ehk.into()),
+        data: data.as_bytes().to_vec(),
+    };
+    let put = |bytes: Vec<u8>| {
+        let k = k.clone();
+        let app = app.clone();
+        async move {
+            let r = k
+                .put_record()
+                .stream_name(&app)
+                .partition_key("container")
+                .explicit_hash_key(shard0_key)
+                .data(aws_sdk_kinesis::primitives::Blob::new(bytes))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.shard_id(), "shardId-000000000000");
+            r.sequence_number().to_owned()
+        }
+    };
+    let seq_a = put(encode_aggregate(&[
+        sub("a", shard0_key, "a0"),
+        sub("b", shard0_key, "a1"),
+        sub("c", shard0_key, "a2"),
+    ]))
+    .await;
+    let mut corrupt = encode_aggregate(&[sub("x", shard0_key, "b0")]);
+    let last = corrupt.len() - 1;
+    corrupt[last] ^= 0xff; // break the MD5
+    let seq_b = put(corrupt.clone()).await;
+    let seq_c = put(encode_aggregate(&[
+        sub("p", shard0_key, "c0"),
+        sub("q", &shard1_key, "c1"),
+        sub("r", shard0_key, "c2"),
+    ]))
+    .await;
+
+    let dir = workdir();
+    let out = dir.path().join("received.tsv");
+    let props = properties(&moto, &app, &[("workerId", "w")]);
+    let mut w = Worker::start(dir.path(), "w", &props, &moto, &out);
+    eventually(Duration::from_secs(30), "6 records on shard 0", || async {
+        received(&out)
+            .iter()
+            .filter(|r| r.0 == "shardId-000000000000")
+            .count()
+            >= 6
+    })
+    .await;
+    w.signal(nix::sys::signal::Signal::SIGTERM);
+    assert_eq!(w.wait(Duration::from_secs(20)), 0, "{}", w.log());
+    let got: Vec<(String, u64, String)> = received(&out)
+        .into_iter()
+        .filter(|r| r.0 == "shardId-000000000000")
+        .map(|r| (r.1, r.2, r.3))
+        .collect();
+    let corrupt_text = String::from_utf8_lossy(&corrupt).into_owned();
+    assert_eq!(
+        got,
+        vec![
+            (seq_a.clone(), 0, "a0".to_owned()),
+            (seq_a.clone(), 1, "a1".to_owned()),
+            (seq_a.clone(), 2, "a2".to_owned()),
+            (seq_b.clone(), 0, corrupt_text.clone()),
+            (seq_c.clone(), 0, "c0".to_owned()),
+            (seq_c.clone(), 2, "c2".to_owned()),
+        ]
+    );
+    let log = w.log();
+    assert!(
+        log.contains(&seq_b) && log.contains("MD5"),
+        "WARN for the corrupt aggregate:\n{log}"
+    );
+    assert!(
+        log.contains(&seq_c) && log.contains("dropped 1 sub-record"),
+        "WARN for the out-of-range sub-record:\n{log}"
+    );
+
+    // A checkpoint inside aggregate A, as a Java worker writes it: resume at its sub-record 2.
+    d.update_item()
+        .table_name(&app)
+        .key("leaseKey", A::S("shardId-000000000000".into()))
+        .update_expression("SET checkpoint = :c, checkpointSubSequenceNumber = :s")
+        .expression_attribute_values(":c", A::S(seq_a.clone()))
+        .expression_attribute_values(":s", A::N("1".into()))
+        .send()
+        .await
+        .unwrap();
+    std::fs::remove_file(&out).unwrap();
+    let mut w = Worker::start(dir.path(), "w2", &props, &moto, &out);
+    eventually(
+        Duration::from_secs(30),
+        "4 records after the mid-aggregate checkpoint",
+        || async {
+            received(&out)
+                .iter()
+                .filter(|r| r.0 == "shardId-000000000000")
+                .count()
+                >= 4
+        },
+    )
+    .await;
+    w.signal(nix::sys::signal::Signal::SIGTERM);
+    assert_eq!(w.wait(Duration::from_secs(20)), 0, "{}", w.log());
+    let got: Vec<(String, u64)> = received(&out)
+        .into_iter()
+        .filter(|r| r.0 == "shardId-000000000000")
+        .map(|r| (r.1, r.2))
+        .collect();
+    assert_eq!(
+        got,
+        vec![(seq_a, 2), (seq_b, 0), (seq_c.clone(), 0), (seq_c, 2)]
+    );
+}
+
+/// amazon_kclpy's own sample.properties and sample_kclpy_app.py, unchanged, plus the two
+/// endpoint keys that point them at the emulator.
+#[tokio::test(flavor = "multi_thread")]
+async fn kclpy_sample_properties_with_endpoint_keys() {
+    let moto = Moto::start();
+    let k = moto.kinesis();
+    create_stream(&k, "kclpysample", 1).await;
+    let put = put_records(&k, "kclpysample", 0..10).await;
+    let samples = harness::kclpy_sdist().join("samples");
+    let dir = workdir();
+    let text = std::fs::read_to_string(samples.join("sample.properties")).unwrap();
+    let props = format!(
+        "{text}\nkinesisEndpoint = {ep}\ndynamoDBEndpoint = {ep}\n",
+        ep = moto.endpoint
+    );
+    std::fs::write(dir.path().join("sample.properties"), props).unwrap();
+    let log = dir.path().join("log");
+    let path = format!(
+        "{}:{}:{}",
+        samples.display(),
+        harness::repo().join(".venv/bin").display(),
+        std::env::var("PATH").unwrap()
+    );
+    let mut cmd = Command::new(harness::bin());
+    cmd.arg("sample.properties")
+        .current_dir(dir.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .env("PATH", path)
+        .env("KCL_BRIDGE_LOG", "info,kcl_bridge=debug");
+    for (k, v) in moto.env() {
+        cmd.env(k, v);
+    }
+    let mut w = Worker {
+        child: cmd.spawn().unwrap(),
+        log,
+    };
+    // The sample writes its log to stderr without newlines (it appears when it exits), so wait
+    // for the daemon's side: the child acknowledged a batch.
+    eventually(
+        Duration::from_secs(60),
+        "a processRecords status",
+        || async { w.log().contains("status received action=processRecords") },
+    )
+    .await;
+    assert!(
+        w.log().contains("enhanced fan-out"),
+        "explains why it polls:\n{}",
+        w.log()
+    );
+    w.signal(nix::sys::signal::Signal::SIGTERM);
+    assert_eq!(w.wait(Duration::from_secs(30)), 0, "{}", w.log());
+    let last = put.last().unwrap().1.clone();
+    let log = w.log();
+    assert!(
+        log.contains(&format!("Sequence Number: {last}")),
+        "the sample processed the last record:\n{log}"
+    );
+    assert!(
+        log.contains("Shutdown has been requested, checkpointing."),
+        "{log}"
+    );
+    let rows = lease_rows(&moto.dynamodb(), "PythonKCLSample").await;
+    let row = &rows["shardId-000000000000"];
+    assert_eq!(
+        attr_s(row, "checkpoint"),
+        Some(last),
+        "the sample's shutdown checkpoint, in the table named after applicationName"
+    );
+    assert_eq!(attr_s(row, "leaseOwner"), None, "released");
+}
+
+/// Stop-and-switch from a Java KCL 3.x application: while a Java worker keeps its worker-metrics
+/// row fresh, kcl-bridge takes nothing and then exits naming it; once the row stops changing it
+/// takes over (after the old lease expires).
+#[tokio::test(flavor = "multi_thread")]
+async fn java_3x_application_guard() {
+    use aws_sdk_dynamodb::types::AttributeValue as A;
+    let moto = Moto::start();
+    let (k, d) = (moto.kinesis(), moto.dynamodb());
+    let app = unique("v3");
+    create_stream(&k, &app, 1).await;
+    put_records(&k, &app, 0..5).await;
+    d.create_table()
+        .table_name(&app)
+        .key_schema(
+            aws_sdk_dynamodb::types::KeySchemaElement::builder()
+                .attribute_name("leaseKey")
+                .key_type(aws_sdk_dynamodb::types::KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .attribute_definitions(
+            aws_sdk_dynamodb::types::AttributeDefinition::builder()
+                .attribute_name("leaseKey")
+                .attribute_type(aws_sdk_dynamodb::types::ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .billing_mode(aws_sdk_dynamodb::types::BillingMode::PayPerRequest)
+        .send()
+        .await
+        .unwrap();
+    let rows: Vec<Vec<(&str, A)>> = vec![
+        vec![
+            ("leaseKey", A::S("Migration3.0".into())),
+            ("entityType", A::S("CLIENT_VERSION_MIGRATION".into())),
+            ("cv", A::S("CLIENT_VERSION_3X".into())),
+        ],
+        vec![
+            ("leaseKey", A::S("java-1".into())),
+            ("entityType", A::S("WORKER_METRIC_STATS".into())),
+            ("lut", A::N("1".into())),
+        ],
+        vec![
+            ("leaseKey", A::S("shardId-000000000000".into())),
+            ("leaseOwner", A::S("java-1".into())),
+            ("leaseCounter", A::N("5".into())),
+            ("ownerSwitchesSinceCheckpoint", A::N("0".into())),
+            ("checkpoint", A::S("TRIM_HORIZON".into())),
+            ("checkpointSubSequenceNumber", A::N("0".into())),
+            ("entityType", A::S("LEASE".into())),
+        ],
+    ];
+    for row in rows {
+        let mut req = d.put_item().table_name(&app);
+        for (k, v) in row {
+            req = req.item(k, v);
+        }
+        req.send().await.unwrap();
+    }
+    // A live Java worker: its row changes every 200 ms (reporting period 500 ms below).
+    let live = tokio_util::sync::CancellationToken::new();
+    let heartbeat = {
+        let (d, app, live) = (d.clone(), app.clone(), live.clone());
+        tokio::spawn(async move {
+            let mut lut = 2;
+            while !live.is_cancelled() {
+                d.update_item()
+                    .table_name(&app)
+                    .key("leaseKey", A::S("java-1".into()))
+                    .update_expression("SET lut = :l")
+                    .expression_attribute_values(":l", A::N(lut.to_string()))
+                    .send()
+                    .await
+                    .unwrap();
+                lut += 1;
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        })
+    };
+    let dir = workdir();
+    let out = dir.path().join("received.tsv");
+    let props = properties(
+        &moto,
+        &app,
+        &[
+            ("workerId", "rust-1"),
+            ("workerMetricsReporterFreqInMillis", "500"),
+        ],
+    );
+    let mut w = Worker::start(dir.path(), "live", &props, &moto, &out);
+    let code = w.wait(Duration::from_secs(30));
+    let log = w.log();
+    assert_eq!(code, 1, "{log}");
+    assert!(
+        log.contains("java-1")
+            && log.contains("CLIENT_VERSION_3X")
+            && log.contains("COMPATIBLE_WITH_2X"),
+        "{log}"
+    );
+    let rows = lease_rows(&d, &app).await;
+    assert_eq!(
+        attr_s(&rows["shardId-000000000000"], "leaseOwner").as_deref(),
+        Some("java-1"),
+        "took nothing"
+    );
+    assert!(received(&out).is_empty());
+
+    // The Java worker stops: its row and lease freeze. kcl-bridge takes over.
+    live.cancel();
+    heartbeat.await.unwrap();
+    let mut w = Worker::start(dir.path(), "stopped", &props, &moto, &out);
+    eventually(
+        Duration::from_secs(60),
+        "5 records after the take-over",
+        || async { received(&out).len() >= 5 },
+    )
+    .await;
+    assert!(
+        w.log().contains("taking over a KCL 3.x application"),
+        "{}",
+        w.log()
+    );
+    w.signal(nix::sys::signal::Signal::SIGTERM);
+    assert_eq!(w.wait(Duration::from_secs(20)), 0, "{}", w.log());
+    assert_eq!(rows_owner(&d, &app).await, None, "released on shutdown");
+}
+
+async fn rows_owner(d: &aws_sdk_dynamodb::Client, app: &str) -> Option<String> {
+    attr_s(
+        &lease_rows(d, app).await["shardId-000000000000"],
+        "leaseOwner",
+    )
+}
