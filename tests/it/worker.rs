@@ -852,3 +852,80 @@ async fn rows_owner(d: &aws_sdk_dynamodb::Client, app: &str) -> Option<String> {
         "leaseOwner",
     )
 }
+
+/// A crashing child is restarted from the last checkpoint (the lease is kept); the worker goes on
+/// and every record is eventually processed.
+#[tokio::test(flavor = "multi_thread")]
+async fn crashing_child_is_restarted_from_the_checkpoint() {
+    let moto = Moto::start();
+    let (k, d) = (moto.kinesis(), moto.dynamodb());
+    let app = unique("crash");
+    create_stream(&k, &app, 1).await;
+    let put = put_records(&k, &app, 0..6).await;
+    let dir = workdir();
+    let out = dir.path().join("received.tsv");
+    let props = properties(
+        &moto,
+        &app,
+        &[
+            ("workerId", "w"),
+            ("maxRecords", "2"),
+            ("taskBackoffTimeMillis", "200"),
+        ],
+    );
+    let props_path = dir.path().join("crash.properties");
+    std::fs::write(&props_path, &props).unwrap();
+    // The kclpy app in scenario "crash" exits (status 3) on its second batch, every time.
+    let log = dir.path().join("crash.log");
+    let mut cmd = Command::new(harness::bin());
+    cmd.arg(&props_path)
+        .current_dir(dir.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .env("KCLB_SCENARIO", "crash")
+        .env("KCLB_RECORDS_OUT", &out);
+    for (k, v) in moto.env() {
+        cmd.env(k, v);
+    }
+    let mut w = Worker {
+        child: cmd.spawn().unwrap(),
+        log,
+    };
+    let last = put.last().unwrap().1.clone();
+    eventually(
+        Duration::from_secs(60),
+        "checkpoint at the last record",
+        || async {
+            lease_rows(&d, &app)
+                .await
+                .values()
+                .any(|r| attr_s(r, "checkpoint").as_deref() == Some(last.as_str()))
+        },
+    )
+    .await;
+    let log = w.log();
+    assert!(
+        log.matches("restarting the record processor from the last checkpoint")
+            .count()
+            >= 2,
+        "{log}"
+    );
+    assert!(
+        log.contains("exited (exit code 3) while processRecords was pending"),
+        "{log}"
+    );
+    // Each restart re-reads from the checkpoint: every record arrived, in order, with repeats only
+    // of the batch that was in flight when the child died.
+    let got: Vec<String> = received(&out).into_iter().map(|r| r.1).collect();
+    let mut unique_seqs = got.clone();
+    unique_seqs.dedup();
+    unique_seqs.sort_by(|x, y| x.len().cmp(&y.len()).then(x.cmp(y)));
+    unique_seqs.dedup();
+    assert_eq!(
+        unique_seqs,
+        put.iter().map(|p| p.1.clone()).collect::<Vec<_>>()
+    );
+    w.signal(nix::sys::signal::Signal::SIGTERM);
+    assert_eq!(w.wait(Duration::from_secs(20)), 0, "{}", w.log());
+}
