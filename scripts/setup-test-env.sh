@@ -6,6 +6,7 @@
 #   .test-env/amazon_kclpy-3.2.0/   the extracted kclpy sdist; tests use its samples/
 #                                   (sample.properties, sample_kclpy_app.py)
 #   node_modules/                   aws-kcl, from package.json / package-lock.json via `npm ci`
+#   .test-env/cargo/bin/ferrokinesis  the Kinesis emulator used for resharding tests (crates.io)
 #
 # Idempotent: each step leaves a marker keyed on what it installed (version or file hash) and is
 # skipped when the marker is present, so a re-run takes well under a second.
@@ -76,5 +77,16 @@ if [ ! -f "$npm_marker" ]; then
 fi
 
 # Cheap final check (~0.1 s): what the tests import really is there.
+# 5. ferrokinesis, the Kinesis emulator with resharding and iterator expiry, from crates.io into
+# .test-env/cargo/bin (a few minutes to build, once).
+FERRO_VERSION=0.7.0
+ferro="$root/.test-env/cargo/bin/ferrokinesis"
+ferro_marker="$root/.test-env/cargo/.kcl-bridge-ferrokinesis-$FERRO_VERSION"
+if [ ! -f "$ferro_marker" ] || [ ! -x "$ferro" ]; then
+    echo "setup-test-env: building ferrokinesis $FERRO_VERSION (one-time, a few minutes)..." >&2
+    run_step ferrokinesis cargo install ferrokinesis --version "$FERRO_VERSION" --locked --root "$root/.test-env/cargo"
+    touch "$ferro_marker"
+fi
+
 run_step check-python "$py" -c 'import amazon_kclpy.kcl, amazon_kclpy.v2.processor, amazon_kclpy.v3.processor, moto, hypercorn'
 run_step check-node node -e 'require("aws-kcl")'

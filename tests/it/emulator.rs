@@ -175,3 +175,79 @@ pub async fn lease_rows(
 pub fn attr_s(row: &std::collections::HashMap<String, AttributeValue>, k: &str) -> Option<String> {
     row.get(k).and_then(|v| v.as_s().ok()).cloned()
 }
+
+/// A running ferrokinesis (Kinesis only, with resharding and iterator expiry); killed on drop.
+pub struct Ferro {
+    child: Child,
+    pub endpoint: String,
+}
+
+impl Ferro {
+    /// Starts ferrokinesis on a free loopback port; `iterator_ttl` shortens iterator expiry.
+    pub async fn start(iterator_ttl: Option<u32>) -> Ferro {
+        let exe = harness::repo().join(".test-env/cargo/bin/ferrokinesis");
+        assert!(
+            exe.exists(),
+            "{} is missing: run scripts/setup-test-env.sh",
+            exe.display()
+        );
+        // ferrokinesis does not report an ephemeral port: pick a free one.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut cmd = Command::new(exe);
+        cmd.args([
+            "--port",
+            &port.to_string(),
+            "--create-stream-ms",
+            "0",
+            "--update-stream-ms",
+            "0",
+            "--shard-limit",
+            "100",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+        if let Some(ttl) = iterator_ttl {
+            cmd.args(["--iterator-ttl-seconds", &ttl.to_string()]);
+        }
+        let child = cmd.spawn().expect("start ferrokinesis");
+        let ferro = Ferro {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}"),
+        };
+        // Ready when a signed call succeeds.
+        let k = ferro.kinesis();
+        for _ in 0..200 {
+            if k.list_streams().send().await.is_ok() {
+                return ferro;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("ferrokinesis did not answer within 5 s");
+    }
+
+    pub fn kinesis(&self) -> aws_sdk_kinesis::Client {
+        let conf = aws_config::SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("us-east-1"))
+            .endpoint_url(&self.endpoint)
+            .credentials_provider(
+                aws_credential_types::provider::SharedCredentialsProvider::new(
+                    aws_credential_types::Credentials::new("test", "test", None, None, "tests"),
+                ),
+            )
+            .build();
+        aws_sdk_kinesis::Client::new(&conf)
+    }
+}
+
+impl Drop for Ferro {
+    fn drop(&mut self) {
+        self.child.kill().unwrap_or_default();
+        self.child.wait().map(|_| ()).unwrap_or_default();
+    }
+}

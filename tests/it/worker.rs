@@ -929,3 +929,196 @@ async fn crashing_child_is_restarted_from_the_checkpoint() {
     w.signal(nix::sys::signal::Signal::SIGTERM);
     assert_eq!(w.wait(Duration::from_secs(20)), 0, "{}", w.log());
 }
+
+/// Properties with Kinesis on ferrokinesis and DynamoDB on moto.
+fn split_properties(
+    moto: &Moto,
+    ferro: &crate::emulator::Ferro,
+    app: &str,
+    extra: &[(&str, &str)],
+) -> String {
+    properties(moto, app, extra).replace(
+        &format!("kinesisEndpoint = {}\n", moto.endpoint),
+        &format!("kinesisEndpoint = {}\n", ferro.endpoint),
+    )
+}
+
+/// The line index in `received` of every record of `shard`.
+fn positions(got: &[(String, String, u64, String)], shard: &str) -> Vec<usize> {
+    got.iter()
+        .enumerate()
+        .filter(|(_, r)| r.0 == shard)
+        .map(|(i, _)| i)
+        .collect()
+}
+
+/// Split then merge: parents finish (SHARD_END) before their children start, child leases carry
+/// their parents, and no record is lost. ferrokinesis sends no ChildShards at shard end, so this
+/// also proves the ListShards fallback (Java would retry for ever).
+#[tokio::test(flavor = "multi_thread")]
+async fn split_and_merge() {
+    use crate::emulator::Ferro;
+    let moto = Moto::start();
+    let ferro = Ferro::start(None).await;
+    let (k, d) = (ferro.kinesis(), moto.dynamodb());
+    let app = unique("reshard");
+    create_stream(&k, &app, 1).await;
+    let mut put = put_records(&k, &app, 0..10).await;
+    let dir = workdir();
+    let out = dir.path().join("received.tsv");
+    let mut w = Worker::start(
+        dir.path(),
+        "w",
+        &split_properties(&moto, &ferro, &app, &[("workerId", "w")]),
+        &moto,
+        &out,
+    );
+    eventually(Duration::from_secs(30), "10 records", || async {
+        received(&out).len() >= 10
+    })
+    .await;
+
+    k.split_shard()
+        .stream_name(&app)
+        .shard_to_split("shardId-000000000000")
+        .new_starting_hash_key((1u128 << 127).to_string())
+        .send()
+        .await
+        .unwrap();
+    put.extend(put_records(&k, &app, 10..30).await);
+    eventually(
+        Duration::from_secs(60),
+        "30 records after the split",
+        || async { received(&out).len() >= 30 },
+    )
+    .await;
+    let rows = lease_rows(&d, &app).await;
+    assert_eq!(
+        attr_s(&rows["shardId-000000000000"], "checkpoint").as_deref(),
+        Some("SHARD_END"),
+        "{rows:?}"
+    );
+    let children: Vec<String> = put
+        .iter()
+        .map(|p| p.0.clone())
+        .filter(|s| s != "shardId-000000000000")
+        .collect();
+    let mut child_ids = children.clone();
+    child_ids.sort();
+    child_ids.dedup();
+    assert_eq!(
+        child_ids.len(),
+        2,
+        "records went to two children: {child_ids:?}"
+    );
+    for c in &child_ids {
+        assert_eq!(
+            rows[c]
+                .get("parentShardId")
+                .and_then(|v| v.as_ss().ok())
+                .cloned(),
+            Some(vec!["shardId-000000000000".to_owned()]),
+            "child lease {c}"
+        );
+    }
+    let got = received(&out);
+    let parent_last = *positions(&got, "shardId-000000000000").last().unwrap();
+    for c in &child_ids {
+        assert!(
+            positions(&got, c).iter().all(|p| *p > parent_last),
+            "{c} started before its parent ended"
+        );
+    }
+
+    // Merge the two children.
+    k.merge_shards()
+        .stream_name(&app)
+        .shard_to_merge(&child_ids[0])
+        .adjacent_shard_to_merge(&child_ids[1])
+        .send()
+        .await
+        .unwrap();
+    let merged = put_records(&k, &app, 30..40).await;
+    put.extend(merged.clone());
+    eventually(
+        Duration::from_secs(60),
+        "40 records after the merge",
+        || async { received(&out).len() >= 40 },
+    )
+    .await;
+    let merged_id = merged[0].0.clone();
+    assert!(merged.iter().all(|m| m.0 == merged_id));
+    let rows = lease_rows(&d, &app).await;
+    let mut parents = rows[&merged_id]
+        .get("parentShardId")
+        .and_then(|v| v.as_ss().ok())
+        .cloned()
+        .unwrap_or_default();
+    parents.sort();
+    assert_eq!(
+        parents, child_ids,
+        "the merged shard's lease names both parents"
+    );
+    for c in &child_ids {
+        assert_eq!(attr_s(&rows[c], "checkpoint").as_deref(), Some("SHARD_END"));
+    }
+    let got = received(&out);
+    let first_merged = positions(&got, &merged_id)[0];
+    for c in &child_ids {
+        assert!(
+            positions(&got, c).iter().all(|p| *p < first_merged),
+            "the merged shard started before {c} ended"
+        );
+    }
+    // No record lost, none repeated.
+    let mut got_keys: Vec<(String, String)> =
+        got.iter().map(|g| (g.0.clone(), g.1.clone())).collect();
+    let mut want_keys: Vec<(String, String)> =
+        put.iter().map(|p| (p.0.clone(), p.1.clone())).collect();
+    got_keys.sort();
+    want_keys.sort();
+    assert_eq!(got_keys, want_keys);
+    w.signal(nix::sys::signal::Signal::SIGTERM);
+    assert_eq!(w.wait(Duration::from_secs(20)), 0, "{}", w.log());
+}
+
+/// An expired iterator is replaced after the last record fetched: nothing lost, nothing repeated.
+#[tokio::test(flavor = "multi_thread")]
+async fn expired_iterator_is_recovered() {
+    use crate::emulator::Ferro;
+    let moto = Moto::start();
+    // Iterators live 1 s; the worker waits 1.5 s between reads, so every iterator has expired.
+    let ferro = Ferro::start(Some(1)).await;
+    let k = ferro.kinesis();
+    let app = unique("expiry");
+    create_stream(&k, &app, 1).await;
+    let mut put = put_records(&k, &app, 0..5).await;
+    let dir = workdir();
+    let out = dir.path().join("received.tsv");
+    let props = split_properties(&moto, &ferro, &app, &[("workerId", "w")]).replace(
+        "idleTimeBetweenReadsInMillis = 200\n",
+        "idleTimeBetweenReadsInMillis = 1500\n",
+    );
+    let mut w = Worker::start(dir.path(), "w", &props, &moto, &out);
+    eventually(Duration::from_secs(30), "5 records", || async {
+        received(&out).len() >= 5
+    })
+    .await;
+    eventually(Duration::from_secs(30), "an expired iterator", || async {
+        w.log().contains("shard iterator expired")
+    })
+    .await;
+    put.extend(put_records(&k, &app, 5..10).await);
+    eventually(Duration::from_secs(30), "10 records", || async {
+        received(&out).len() >= 10
+    })
+    .await;
+    w.signal(nix::sys::signal::Signal::SIGTERM);
+    assert_eq!(w.wait(Duration::from_secs(20)), 0, "{}", w.log());
+    let got: Vec<String> = received(&out).into_iter().map(|r| r.1).collect();
+    assert_eq!(
+        got,
+        put.iter().map(|p| p.1.clone()).collect::<Vec<_>>(),
+        "exactly once, in order"
+    );
+}
