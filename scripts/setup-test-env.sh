@@ -7,6 +7,8 @@
 #                                   (sample.properties, sample_kclpy_app.py)
 #   node_modules/                   aws-kcl, from package.json / package-lock.json via `npm ci`
 #   .test-env/cargo/bin/ferrokinesis  the Kinesis emulator used for resharding tests (crates.io)
+#   .test-env/kcl-jars/             the Java KCL 3.x MultiLangDaemon jars (PyPI kclpy-ext wheel),
+#                                   run by scripts/java/run-daemon.sh
 #
 # Idempotent: each step leaves a marker keyed on what it installed (version or file hash) and is
 # skipped when the marker is present, so a re-run takes well under a second.
@@ -86,6 +88,17 @@ if [ ! -f "$ferro_marker" ] || [ ! -x "$ferro" ]; then
     echo "setup-test-env: building ferrokinesis $FERRO_VERSION (one-time, a few minutes)..." >&2
     run_step ferrokinesis cargo install ferrokinesis --version "$FERRO_VERSION" --locked --root "$root/.test-env/cargo"
     touch "$ferro_marker"
+fi
+
+# 6. The real Java KCL 3.x MultiLangDaemon's jars (for tests that run Java beside kcl-bridge), unpacked
+#    from PyPI's kclpy-ext wheel into .test-env/kcl-jars (the wheel is not installed). Pinned by
+#    version and wheel sha256. See scripts/java/setup.sh and tests/java/README.md.
+KCLPY_EXT_VERSION=3.1.3.post4
+KCLPY_EXT_SHA256=6c8ced93674bd30103b9bdc319702e3637d2833641bbe58dda578f8a418858c2
+kcl_jars="$root/.test-env/kcl-jars"
+if [ ! -f "$kcl_jars/.kcl-bridge-kclpy-ext-$KCLPY_EXT_VERSION" ]; then
+    run_step kcl-jars "$root/scripts/java/setup.sh" --python "$py" --version "$KCLPY_EXT_VERSION" \
+        --sha256 "$KCLPY_EXT_SHA256" --dest "$kcl_jars"
 fi
 
 run_step check-python "$py" -c 'import amazon_kclpy.kcl, amazon_kclpy.v2.processor, amazon_kclpy.v3.processor, moto, hypercorn'
