@@ -7,11 +7,12 @@ Why: the Java KCL's Kinesis client (AWS SDK v2, Netty) speaks only HTTP/2, which
 
 Usage (run with the repository's venv):
     .venv/bin/python scripts/java/moto_h2.py PORT [--host 127.0.0.1] [--threads 16]
+                                                  [--access-log FILE]
 
 PORT 0 picks a free port. Once a real HTTP request to the server has been answered, one line is
 printed to stdout (and flushed):
     moto-h2 ready http://127.0.0.1:<port>
-Everything else (hypercorn's error log) goes to stderr; there is no access log.
+Everything else (hypercorn's error log) goes to stderr; no access log unless --access-log.
 SIGTERM / SIGINT: graceful shutdown, exit 0.
 
 The app is moto's own server app, exactly as `moto_server` builds it:
@@ -35,6 +36,9 @@ def parse_args(argv):
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument("--threads", type=int, default=16,
                         help="worker threads for WSGI requests (default 16)")
+    parser.add_argument("--access-log", default=None, metavar="FILE",
+                        help="write hypercorn's access log (one line per request, with the HTTP "
+                             "version and user agent) to FILE ('-' = stdout); default: none")
     return parser.parse_args(argv)
 
 
@@ -78,7 +82,7 @@ async def main(argv):
 
     config = Config()
     config.bind = ["fd://{}".format(sock.fileno())]
-    config.accesslog = None
+    config.accesslog = args.access_log
     config.errorlog = "-"          # stderr
     config.loglevel = "WARNING"
     config.keep_alive_timeout = 75  # Java and the Rust SDK pool connections; don't drop them at 5 s

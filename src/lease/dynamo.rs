@@ -27,6 +27,8 @@ pub enum LeaseError {
     Throttled(String),
     #[error("the lease table does not exist: {0}")]
     TableMissing(String),
+    #[error("access denied or bad credentials: {0}")]
+    AccessDenied(String),
     #[error("lease table request failed: {0}")]
     Other(String),
 }
@@ -85,6 +87,12 @@ where
         | "ThrottlingException"
         | "RequestLimitExceeded" => LeaseError::Throttled(text),
         "ResourceNotFoundException" => LeaseError::TableMissing(text),
+        "AccessDeniedException"
+        | "UnrecognizedClientException"
+        | "InvalidSignatureException"
+        | "ExpiredTokenException"
+        | "IncompleteSignatureException"
+        | "MissingAuthenticationTokenException" => LeaseError::AccessDenied(text),
         _ => LeaseError::Other(text),
     }
 }

@@ -116,7 +116,7 @@ impl CheckpointSink for LeaseSink {
                 warn!(error = %e, "checkpoint failed: no lease table");
                 Err(CheckpointError::InvalidState)
             }
-            Err(LeaseError::Other(e)) => {
+            Err(LeaseError::Other(e) | LeaseError::AccessDenied(e)) => {
                 warn!(error = %e, "checkpoint failed");
                 Err(CheckpointError::Dependency)
             }

@@ -63,6 +63,8 @@ pub enum WorkerError {
     },
     #[error("shard {shard}: {reason}")]
     ShardFatal { shard: String, reason: String },
+    #[error("workerId: {0}; choose another workerId")]
+    BadWorkerId(lease::ReservedWorkerId),
 }
 
 /// How many times start-up is tried before giving up (Java: 20, then exit 0; we exit 1).
@@ -163,7 +165,11 @@ impl Coordinator {
     /// Creates the table if needed, checks the stream, and creates leases for its shards.
     /// Retries what can succeed later (endpoint down, throttling) with back-off.
     async fn initialize(&mut self) -> Result<(), WorkerError> {
-        let mut backoff = Duration::from_secs(1);
+        let mut backoff = self
+            .config
+            .coordinator
+            .scheduler_initialization_backoff_time
+            .max(Duration::from_millis(10));
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -197,6 +203,10 @@ impl Coordinator {
             .await
             .map_err(|e| self.stream_error(e))?;
         let scan = self.table.scan().await.map_err(|e| self.table_error(e))?;
+        let keys = scan.leases.iter().map(|l| l.key.as_str());
+        if let Some(reason) = lease::reserved_worker_id(&self.me, keys) {
+            return Err(Retry::Fatal(WorkerError::BadWorkerId(reason)));
+        }
         let empty = created || scan.leases.is_empty();
         if empty
             || !self
@@ -214,10 +224,12 @@ impl Coordinator {
     fn table_error(&self, e: LeaseError) -> Retry {
         match e {
             LeaseError::Throttled(_) | LeaseError::Other(_) => Retry::Later(e.to_string()),
-            LeaseError::TableMissing(_) => Retry::Fatal(WorkerError::LeaseTable {
-                table: self.table.name().to_owned(),
-                source: e,
-            }),
+            LeaseError::TableMissing(_) | LeaseError::AccessDenied(_) => {
+                Retry::Fatal(WorkerError::LeaseTable {
+                    table: self.table.name().to_owned(),
+                    source: e,
+                })
+            }
         }
     }
 

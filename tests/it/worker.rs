@@ -1122,3 +1122,50 @@ async fn expired_iterator_is_recovered() {
         "exactly once, in order"
     );
 }
+
+/// An endpoint that is down is retried with back-off, then the worker exits 1 saying why;
+/// a workerId that collides with a KCL row key is refused at once.
+#[tokio::test(flavor = "multi_thread")]
+async fn endpoint_down_and_reserved_worker_id() {
+    let moto = Moto::start();
+    let dir = workdir();
+    let out = dir.path().join("r.tsv");
+    // Nothing listens on port 9 of loopback (discard, not served here).
+    let props = properties(
+        &moto,
+        "down",
+        &[
+            ("workerId", "w"),
+            ("schedulerInitializationBackoffTimeMillis", "20"),
+        ],
+    )
+    .replace(
+        &format!("kinesisEndpoint = {}\n", moto.endpoint),
+        "kinesisEndpoint = http://127.0.0.1:9\n",
+    );
+    let mut w = Worker::start(dir.path(), "down", &props, &moto, &out);
+    let code = w.wait(Duration::from_secs(180));
+    let log = w.log();
+    assert_eq!(code, 1, "{log}");
+    assert!(
+        log.contains("initialization failed; retrying"),
+        "retried with back-off:\n{log}"
+    );
+    assert!(log.contains("gave up after 10 attempts"), "{log}");
+
+    let k = moto.kinesis();
+    create_stream(&k, "reserved", 1).await;
+    let mut w = Worker::start(
+        dir.path(),
+        "reserved",
+        &properties(&moto, "reserved", &[("workerId", "Leader")]),
+        &moto,
+        &out,
+    );
+    assert_eq!(w.wait(Duration::from_secs(30)), 1, "{}", w.log());
+    assert!(
+        w.log().contains("workerId") && w.log().contains("Leader"),
+        "{}",
+        w.log()
+    );
+}

@@ -3,7 +3,7 @@
 
     .venv/bin/python tests/java/measure.py [--client-version COMPATIBLE_WITH_2X]
         [--scenario normal|no-checkpoint] [--shards 2] [--records 10] [--observe 15]
-        [--set KEY=VALUE ...] [--keep DIR] [--json]
+        [--set KEY=VALUE ...] [--preseed] [--keep DIR] [--json]
 
 Steps, each timed from the moment run-daemon.sh is started:
  1. scripts/java/moto_h2.py on a free port; wait for its readiness line.
@@ -97,6 +97,9 @@ def main():
     ap.add_argument("--records", type=int, default=10)
     ap.add_argument("--observe", type=float, default=15)
     ap.add_argument("--timeout", type=float, default=180)
+    ap.add_argument("--preseed", action="store_true",
+                    help="create the lease table and one unowned TRIM_HORIZON lease per shard before "
+                         "Java starts (as a 2.x-style peer would), so Java skips its 1-30 s wait")
     ap.add_argument("--keep", default=None, help="directory for logs (default: a temp dir)")
     ap.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
     args = ap.parse_args()
@@ -107,14 +110,15 @@ def main():
     for k in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
         env.pop(k, None)
     summary = {"work": work, "client_version": args.client_version, "scenario": args.scenario,
-               "set": args.set}
+               "set": args.set, "preseed": args.preseed}
     procs = []
 
     try:
         # 1. moto-h2
         t = time.monotonic()
         moto_log = open(os.path.join(work, "moto.log"), "w")
-        moto = subprocess.Popen([PY, os.path.join(REPO, "scripts/java/moto_h2.py"), "0"],
+        moto = subprocess.Popen([PY, os.path.join(REPO, "scripts/java/moto_h2.py"), "0",
+                                 "--access-log", os.path.join(work, "access.log")],
                                 stdout=subprocess.PIPE, stderr=moto_log, text=True, env=env)
         procs.append(moto)
         line = moto.stdout.readline()
@@ -141,6 +145,17 @@ def main():
                 sent[(r["ShardId"], r["SequenceNumber"])] = True
 
         put(args.records, "a")
+        if args.preseed:
+            ddb.create_table(TableName=app, BillingMode="PAY_PER_REQUEST",
+                             AttributeDefinitions=[{"AttributeName": "leaseKey", "AttributeType": "S"}],
+                             KeySchema=[{"AttributeName": "leaseKey", "KeyType": "HASH"}])
+            for sh in kin.list_shards(StreamName=stream)["Shards"]:
+                ddb.put_item(TableName=app, Item={
+                    "leaseKey": {"S": sh["ShardId"]}, "leaseCounter": {"N": "0"},
+                    "checkpoint": {"S": "TRIM_HORIZON"}, "checkpointSubSequenceNumber": {"N": "0"},
+                    "ownerSwitchesSinceCheckpoint": {"N": "0"},
+                    "startingHashKey": {"S": sh["HashKeyRange"]["StartingHashKey"]},
+                    "endingHashKey": {"S": sh["HashKeyRange"]["EndingHashKey"]}})
 
         # 3. properties + Java
         with open(os.path.join(REPO, "tests/java/app.properties.example")) as f:
