@@ -84,7 +84,8 @@ async def main(argv):
     config.bind = ["fd://{}".format(sock.fileno())]
     config.accesslog = args.access_log
     config.errorlog = "-"          # stderr
-    config.loglevel = "WARNING"
+    # Access lines are logged at INFO; the same level applies to the error log (a few start-up lines).
+    config.loglevel = "INFO" if args.access_log else "WARNING"
     config.keep_alive_timeout = 75  # Java and the Rust SDK pool connections; don't drop them at 5 s
     config.graceful_timeout = 3
 

@@ -98,24 +98,22 @@ fn properties_file_option_overrides_positional_and_log_configuration_is_accepted
         properties("python3 app.py", &[]),
     )
     .unwrap();
-    std::fs::write(
-        d.path().join("bad.properties"),
-        "this is = not = a valid\nmaxRecords = many\n",
-    )
-    .unwrap();
-    // The positional file is bad, but -p wins, as in Java.
+    std::fs::write(d.path().join("bad.properties"), "maxRecords = many\n").unwrap();
+    // The positional file is valid but -p wins, as in Java: the -p file's problems are reported
+    // (and nothing starts, so nothing reaches for AWS).
     let out = run(
         d.path(),
         &[
-            "bad.properties",
-            "-p",
             "good.properties",
+            "-p",
+            "bad.properties",
             "-l",
             "logback.xml",
         ],
         &[],
         LIMIT,
     );
+    assert_eq!(out.code, 1, "{}", out.stderr);
     assert!(
         out.stderr
             .contains("Overriding the properties file with the --properties-file option"),
@@ -124,7 +122,13 @@ fn properties_file_option_overrides_positional_and_log_configuration_is_accepted
     );
     assert!(out.stderr.contains("--log-configuration"), "{}", out.stderr);
     assert!(
-        !out.stderr.contains("bad.properties"),
+        out.stderr
+            .contains("bad.properties:1: maxRecords = \"many\""),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        !out.stderr.contains("good.properties"),
         "the positional file must not be read:\n{}",
         out.stderr
     );
