@@ -320,6 +320,58 @@ impl DynamoLeaseTable {
         Ok(scan)
     }
 
+    /// Reads the KCL 3.0–3.4 metadata tables (`<app>-CoordinatorState`, keyed by `key`, and
+    /// `<app>-WorkerMetricStats`, keyed by `wid`) as [`OtherRow`]s, so they can be judged like the
+    /// rows KCL 3.5 keeps in the lease table. A table that does not exist yields no rows.
+    pub async fn scan_legacy_metadata(
+        &self,
+        coordinator_state: &str,
+        worker_metrics: &str,
+    ) -> Result<Vec<OtherRow>, LeaseError> {
+        let mut rows = Vec::new();
+        for (table, key_attr, entity_type) in [
+            (coordinator_state, "key", None),
+            (worker_metrics, "wid", Some("WORKER_METRIC_STATS")),
+        ] {
+            let mut start: Option<HashMap<String, AttributeValue>> = None;
+            loop {
+                let out = match self
+                    .client
+                    .scan()
+                    .table_name(table)
+                    .consistent_read(true)
+                    .set_exclusive_start_key(start.take())
+                    .send()
+                    .await
+                {
+                    Ok(out) => out,
+                    Err(e) if e.code() == Some("ResourceNotFoundException") => break,
+                    Err(e) => return Err(error(e)),
+                };
+                for item in out.items() {
+                    let str_attr = |k: &str| item.get(k).and_then(|v| v.as_s().ok()).cloned();
+                    rows.push(OtherRow {
+                        key: str_attr(key_attr).unwrap_or_default(),
+                        entity_type: entity_type
+                            .map(str::to_owned)
+                            .or_else(|| str_attr("entityType")),
+                        client_version: str_attr("cv"),
+                        last_update: item
+                            .get("lut")
+                            .and_then(|v| v.as_n().ok())
+                            .and_then(|v| v.parse::<f64>().ok())
+                            .map(|v| v as i64),
+                    });
+                }
+                match out.last_evaluated_key() {
+                    Some(k) if !k.is_empty() => start = Some(k.clone()),
+                    _ => break,
+                }
+            }
+        }
+        Ok(rows)
+    }
+
     /// Reads one lease, consistently. `None` if absent or not a lease.
     pub async fn get(&self, key: &str) -> Result<Option<Lease>, LeaseError> {
         let out = self

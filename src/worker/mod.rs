@@ -350,11 +350,36 @@ impl Coordinator {
         };
         let now = std::time::Instant::now();
         self.expiry.observe(&scan.leases, now);
-        if !self
-            .guard
-            .allows_taking(&scan.other_rows, &self.config, self.table.name())?
-        {
-            return Ok(());
+        // The Java 3.x guard: KCL 3.5 keeps its metadata in the lease table, KCL 3.0–3.4 in two
+        // tables of their own; read both on full runs, reuse the verdict on the fast path.
+        if only_unowned {
+            if !self.guard.last_verdict {
+                return Ok(());
+            }
+        } else {
+            let mut rows = scan.other_rows.clone();
+            match self
+                .table
+                .scan_legacy_metadata(
+                    &self.config.coordinator_state_table_name(),
+                    &self.config.worker_metrics_table_name(),
+                )
+                .await
+            {
+                Ok(legacy) => rows.extend(legacy),
+                Err(e) => {
+                    warn!(error = %e, "cannot read the KCL 3.x metadata tables; taking nothing this run");
+                    self.guard.last_verdict = false;
+                    return Ok(());
+                }
+            }
+            let verdict = self
+                .guard
+                .allows_taking(&rows, &self.config, self.table.name())?;
+            self.guard.last_verdict = verdict;
+            if !verdict {
+                return Ok(());
+            }
         }
         let mut to_take: Vec<Lease> = scan
             .leases
@@ -528,6 +553,8 @@ struct Java3xGuard {
     /// Worker-metrics rows: key → (last `lut` seen, when we last saw it change).
     seen: HashMap<String, (Option<i64>, Option<Instant>)>,
     warned: bool,
+    /// The verdict of the last full evaluation (false until the first one).
+    last_verdict: bool,
 }
 
 impl Java3xGuard {

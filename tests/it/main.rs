@@ -9,6 +9,7 @@ mod config_files;
 mod emulator;
 mod fixtures;
 mod harness;
+mod java;
 mod real_clients;
 mod replay_faults;
 mod worker;
