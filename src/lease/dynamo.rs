@@ -289,32 +289,41 @@ impl DynamoLeaseTable {
         )))
     }
 
-    /// Reads every row, consistently.
-    pub async fn scan(&self) -> Result<Scan, LeaseError> {
-        let mut scan = Scan::default();
+    /// Every item of `table`, read consistently, all pages.
+    async fn scan_items(
+        &self,
+        table: &str,
+    ) -> Result<Vec<HashMap<String, AttributeValue>>, LeaseError> {
+        let mut items = Vec::new();
         let mut start: Option<HashMap<String, AttributeValue>> = None;
         loop {
             let out = self
                 .client
                 .scan()
-                .table_name(&self.table)
+                .table_name(table)
                 .consistent_read(true)
                 .set_exclusive_start_key(start.take())
                 .send()
                 .await
                 .map_err(error)?;
-            for item in out.items() {
-                match decode(item) {
-                    Ok(lease) => scan.leases.push(lease),
-                    Err(other) => {
-                        debug!(key = %other.key, entity_type = ?other.entity_type, "skipping a row that is not a lease");
-                        scan.other_rows.push(other);
-                    }
-                }
-            }
+            items.extend(out.items().iter().cloned());
             match out.last_evaluated_key() {
                 Some(k) if !k.is_empty() => start = Some(k.clone()),
-                _ => break,
+                _ => return Ok(items),
+            }
+        }
+    }
+
+    /// Reads every row of the lease table, leases and other rows apart.
+    pub async fn scan(&self) -> Result<Scan, LeaseError> {
+        let mut scan = Scan::default();
+        for item in self.scan_items(&self.table).await? {
+            match decode(&item) {
+                Ok(lease) => scan.leases.push(lease),
+                Err(other) => {
+                    debug!(key = %other.key, entity_type = ?other.entity_type, "skipping a row that is not a lease");
+                    scan.other_rows.push(other);
+                }
             }
         }
         Ok(scan)
@@ -333,40 +342,25 @@ impl DynamoLeaseTable {
             (coordinator_state, "key", None),
             (worker_metrics, "wid", Some("WORKER_METRIC_STATS")),
         ] {
-            let mut start: Option<HashMap<String, AttributeValue>> = None;
-            loop {
-                let out = match self
-                    .client
-                    .scan()
-                    .table_name(table)
-                    .consistent_read(true)
-                    .set_exclusive_start_key(start.take())
-                    .send()
-                    .await
-                {
-                    Ok(out) => out,
-                    Err(e) if e.code() == Some("ResourceNotFoundException") => break,
-                    Err(e) => return Err(error(e)),
-                };
-                for item in out.items() {
-                    let str_attr = |k: &str| item.get(k).and_then(|v| v.as_s().ok()).cloned();
-                    rows.push(OtherRow {
-                        key: str_attr(key_attr).unwrap_or_default(),
-                        entity_type: entity_type
-                            .map(str::to_owned)
-                            .or_else(|| str_attr("entityType")),
-                        client_version: str_attr("cv"),
-                        last_update: item
-                            .get("lut")
-                            .and_then(|v| v.as_n().ok())
-                            .and_then(|v| v.parse::<f64>().ok())
-                            .map(|v| v as i64),
-                    });
-                }
-                match out.last_evaluated_key() {
-                    Some(k) if !k.is_empty() => start = Some(k.clone()),
-                    _ => break,
-                }
+            let items = match self.scan_items(table).await {
+                Ok(items) => items,
+                Err(LeaseError::TableMissing(_)) => continue,
+                Err(e) => return Err(e),
+            };
+            for item in items {
+                let str_attr = |k: &str| item.get(k).and_then(|v| v.as_s().ok()).cloned();
+                rows.push(OtherRow {
+                    key: str_attr(key_attr).unwrap_or_default(),
+                    entity_type: entity_type
+                        .map(str::to_owned)
+                        .or_else(|| str_attr("entityType")),
+                    client_version: str_attr("cv"),
+                    last_update: item
+                        .get("lut")
+                        .and_then(|v| v.as_n().ok())
+                        .and_then(|v| v.parse::<f64>().ok())
+                        .map(|v| v as i64),
+                });
             }
         }
         Ok(rows)

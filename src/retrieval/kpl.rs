@@ -45,25 +45,8 @@ pub const MAGIC: [u8; 4] = [0xF3, 0x89, 0x9A, 0xC2];
 /// Length of the MD5 trailer.
 const DIGEST_LEN: usize = 16;
 
-/// A shard's hash key range, inclusive at both ends.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct HashKeyRange {
-    pub start: u128,
-    pub end: u128,
-}
-
-impl HashKeyRange {
-    /// Every hash key, 0 ..= 2¹²⁸ − 1 (what Java uses when the shard's range is unknown).
-    pub const FULL: HashKeyRange = HashKeyRange {
-        start: 0,
-        end: u128::MAX,
-    };
-
-    /// Whether `key` lies in the range (an empty range, `start > end`, contains nothing).
-    pub fn contains(&self, key: u128) -> bool {
-        self.start <= key && key <= self.end
-    }
-}
+/// A shard's hash key range, inclusive at both ends (the lease module's type).
+pub use crate::lease::HashKeyRange;
 
 /// The outcome of [`deaggregate`] for one Kinesis record.
 #[derive(Debug, Clone, PartialEq, Eq)]

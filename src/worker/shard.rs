@@ -447,12 +447,7 @@ async fn children_from_list_shards(stream: &KinesisStream, shard_id: &str) -> Ve
 /// KPL de-aggregation of a fetched batch, with a WARN for every damaged aggregate.
 fn deaggregate(shard_id: &str, records: Vec<Record>, range: Option<HashKeyRange>) -> Vec<Record> {
     use crate::retrieval::kpl;
-    let range = range
-        .map(|r| kpl::HashKeyRange {
-            start: r.start,
-            end: r.end,
-        })
-        .unwrap_or(kpl::HashKeyRange::FULL);
+    let range = range.unwrap_or(HashKeyRange::FULL);
     let mut out = Vec::with_capacity(records.len());
     for r in records {
         let sequence_number = r.sequence_number.clone();

@@ -4,11 +4,11 @@
 //! the real amazon_kclpy in both daemons. See `tests/java/README.md` for the recipe.
 
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::emulator::{attr_s, create_stream, lease_rows, put_records};
+use crate::emulator::{attr_s, create_stream, eventually, lease_rows, put_records, tail, Daemon};
 use crate::harness::{self, workdir};
 
 /// moto under hypercorn; stopped when dropped.
@@ -44,16 +44,7 @@ impl MotoH2 {
     }
 
     fn sdk(&self) -> aws_config::SdkConfig {
-        aws_config::SdkConfig::builder()
-            .behavior_version(aws_config::BehaviorVersion::latest())
-            .region(aws_config::Region::new("us-east-1"))
-            .endpoint_url(&self.endpoint)
-            .credentials_provider(
-                aws_credential_types::provider::SharedCredentialsProvider::new(
-                    aws_credential_types::Credentials::new("test", "test", None, None, "tests"),
-                ),
-            )
-            .build()
+        crate::emulator::sdk_config(&self.endpoint)
     }
 }
 
@@ -64,73 +55,22 @@ impl Drop for MotoH2 {
     }
 }
 
-/// A daemon process (Java or kcl-bridge) with its log in a file; killed when dropped.
-struct Daemon {
-    child: Child,
-    log: PathBuf,
-}
-
-impl Daemon {
-    fn start(dir: &Path, name: &str, java: bool, properties: &str, records_out: &Path) -> Daemon {
-        let props = dir.join(format!("{name}.properties"));
-        std::fs::write(&props, properties).unwrap();
-        let log = dir.join(format!("{name}.log"));
-        let mut cmd = if java {
-            let mut c = Command::new(harness::repo().join("scripts/java/run-daemon.sh"));
-            c.arg(&props);
-            c
-        } else {
-            let mut c = Command::new(harness::bin());
-            c.arg(&props);
-            c
-        };
-        cmd.current_dir(dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .env("AWS_ACCESS_KEY_ID", "test")
-            .env("AWS_SECRET_ACCESS_KEY", "test")
-            .env("KCLB_SCENARIO", "normal")
-            .env("KCLB_RECORDS_OUT", records_out);
-        Daemon {
-            child: cmd.spawn().unwrap(),
-            log,
-        }
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    fn signal(&self, s: nix::sys::signal::Signal) {
-        nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.child.id() as i32), s).unwrap();
-    }
-
-    fn wait(&mut self, limit: Duration) -> i32 {
-        let deadline = Instant::now() + limit;
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status.code().unwrap_or(-1);
-            }
-            assert!(
-                Instant::now() < deadline,
-                "daemon did not exit within {limit:?}\n{}",
-                tail(&self.log())
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        self.child.kill().unwrap_or_default();
-        self.child.wait().map(|_| ()).unwrap_or_default();
-    }
-}
-
-fn tail(s: &str) -> &str {
-    &s[s.len().saturating_sub(6000)..]
+/// Starts Java's MultiLangDaemon (`java`) or kcl-bridge on `<name>.properties` in `dir`.
+fn start(dir: &Path, name: &str, java: bool, properties: &str, records_out: &Path) -> Daemon {
+    let props = dir.join(format!("{name}.properties"));
+    std::fs::write(&props, properties).unwrap();
+    let mut cmd = if java {
+        Command::new(harness::repo().join("scripts/java/run-daemon.sh"))
+    } else {
+        Command::new(harness::bin())
+    };
+    cmd.arg(&props)
+        .current_dir(dir)
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("KCLB_SCENARIO", "normal")
+        .env("KCLB_RECORDS_OUT", records_out);
+    Daemon::spawn(cmd, dir.join(format!("{name}.log")))
 }
 
 /// The properties both daemons read: the same file format, the same keys.
@@ -162,21 +102,6 @@ fn received(path: &Path) -> Vec<(String, String)> {
         .collect()
 }
 
-async fn eventually<F, Fut>(limit: Duration, what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = Instant::now() + limit;
-    while !check().await {
-        assert!(
-            Instant::now() < deadline,
-            "timed out after {limit:?} waiting for: {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 fn owners(
     rows: &std::collections::BTreeMap<
         String,
@@ -198,16 +123,10 @@ fn unique(prefix: &str) -> String {
     format!("{prefix}-{}", uuid::Uuid::new_v4().simple())
 }
 
-/// Every put record was received at least once; duplicates only as re-reads after a take-over.
-fn assert_all_received(got: &[(String, String)], put: &[(String, String, String)]) {
-    for p in put {
-        assert!(
-            got.iter().any(|g| g.0 == p.0 && g.1 == p.1),
-            "record {} of {} was lost",
-            p.1,
-            p.0
-        );
-    }
+/// Whether every put record (shard, sequence number) was received at least once.
+fn all_received(got: &[(String, String)], put: &[(String, String, String)]) -> bool {
+    put.iter()
+        .all(|p| got.iter().any(|g| g.0 == p.0 && g.1 == p.1))
 }
 
 /// (a) Java consumes part of a stream and stops; kcl-bridge resumes from Java's checkpoints with
@@ -224,7 +143,7 @@ async fn java_then_kcl_bridge_then_java() {
     let out = dir.path().join("received.tsv");
 
     // (a) Java, default (3.x) mode, consumes the first 20 and stops gracefully.
-    let mut java = Daemon::start(
+    let mut java = start(
         dir.path(),
         "java1",
         true,
@@ -252,7 +171,7 @@ async fn java_then_kcl_bridge_then_java() {
     );
     let before = received(&out).len();
     let second = put_records(&k, &app, 20..30).await;
-    let mut bridge = Daemon::start(
+    let mut bridge = start(
         dir.path(),
         "bridge",
         false,
@@ -262,12 +181,7 @@ async fn java_then_kcl_bridge_then_java() {
     eventually(
         Duration::from_secs(60),
         "kcl-bridge delivered the next 10",
-        || async {
-            let got = received(&out);
-            second
-                .iter()
-                .all(|p| got.iter().any(|g| g.0 == p.0 && g.1 == p.1))
-        },
+        || async { all_received(&received(&out), &second) },
     )
     .await;
     let got = received(&out);
@@ -293,7 +207,7 @@ async fn java_then_kcl_bridge_then_java() {
     // (b) Java resumes from kcl-bridge's checkpoints (the leases were released).
     let third = put_records(&k, &app, 30..40).await;
     let before = received(&out).len();
-    let mut java = Daemon::start(
+    let mut java = start(
         dir.path(),
         "java2",
         true,
@@ -303,12 +217,7 @@ async fn java_then_kcl_bridge_then_java() {
     eventually(
         Duration::from_secs(120),
         "Java delivered the last 10",
-        || async {
-            let got = received(&out);
-            third
-                .iter()
-                .all(|p| got.iter().any(|g| g.0 == p.0 && g.1 == p.1))
-        },
+        || async { all_received(&received(&out), &third) },
     )
     .await;
     let got = received(&out);
@@ -318,7 +227,10 @@ async fn java_then_kcl_bridge_then_java() {
         "Java resumed after kcl-bridge's checkpoints: {:?}",
         &got[before..]
     );
-    assert_all_received(&got, &[first, second, third].concat());
+    assert!(
+        all_received(&got, &[first, second, third].concat()),
+        "a record was lost"
+    );
     java.signal(nix::sys::signal::Signal::SIGTERM);
     java.wait(Duration::from_secs(60));
 }
@@ -335,14 +247,14 @@ async fn java_2x_compatible_and_kcl_bridge_share_and_fail_over() {
     create_stream(&k, &app, 4).await;
     let dir = workdir();
     let out = dir.path().join("received.tsv");
-    let mut java = Daemon::start(
+    let mut java = start(
         dir.path(),
         "java",
         true,
         &properties(&moto.endpoint, &app, "java-1", COMPATIBLE_WITH_2X),
         &out,
     );
-    let mut bridge = Daemon::start(
+    let mut bridge = start(
         dir.path(),
         "bridge",
         false,
@@ -356,9 +268,7 @@ async fn java_2x_compatible_and_kcl_bridge_share_and_fail_over() {
     .await;
     let mut put = put_records(&k, &app, 0..40).await;
     eventually(Duration::from_secs(60), "all 40 records", || async {
-        let got = received(&out);
-        put.iter()
-            .all(|p| got.iter().any(|g| g.0 == p.0 && g.1 == p.1))
+        all_received(&received(&out), &put)
     })
     .await;
 
@@ -373,14 +283,12 @@ async fn java_2x_compatible_and_kcl_bridge_share_and_fail_over() {
     )
     .await;
     eventually(Duration::from_secs(60), "all 60 records", || async {
-        let got = received(&out);
-        put.iter()
-            .all(|p| got.iter().any(|g| g.0 == p.0 && g.1 == p.1))
+        all_received(&received(&out), &put)
     })
     .await;
 
     // A new Java worker shares again; then kill kcl-bridge: Java takes everything.
-    let mut java = Daemon::start(
+    let mut java = start(
         dir.path(),
         "java2",
         true,
@@ -405,9 +313,7 @@ async fn java_2x_compatible_and_kcl_bridge_share_and_fail_over() {
     )
     .await;
     eventually(Duration::from_secs(60), "all 80 records", || async {
-        let got = received(&out);
-        put.iter()
-            .all(|p| got.iter().any(|g| g.0 == p.0 && g.1 == p.1))
+        all_received(&received(&out), &put)
     })
     .await;
     java.signal(nix::sys::signal::Signal::SIGTERM);
@@ -426,7 +332,7 @@ async fn beside_a_running_java_3x_worker_kcl_bridge_takes_nothing() {
     put_records(&k, &app, 0..10).await;
     let dir = workdir();
     let out = dir.path().join("received.tsv");
-    let mut java = Daemon::start(
+    let mut java = start(
         dir.path(),
         "java",
         true,
@@ -438,7 +344,7 @@ async fn beside_a_running_java_3x_worker_kcl_bridge_takes_nothing() {
     })
     .await;
     let before = lease_rows(&d, &app).await;
-    let mut bridge = Daemon::start(
+    let mut bridge = start(
         dir.path(),
         "bridge",
         false,

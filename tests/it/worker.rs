@@ -2,90 +2,35 @@
 //! amazon_kclpy as the child. Each test asserts on what the child saw and on the lease rows.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 
-use crate::emulator::{attr_s, create_stream, lease_rows, put_records, Moto};
+use crate::emulator::{attr_s, create_stream, eventually, lease_rows, put_records, Daemon, Moto};
 use crate::harness::{self, workdir};
 
-/// A running `kcl-bridge app.properties`; killed if still running when dropped.
-struct Worker {
-    child: Child,
-    log: PathBuf,
-}
-
-impl Worker {
-    fn start(dir: &Path, name: &str, properties: &str, moto: &Moto, records_out: &Path) -> Worker {
-        let props = dir.join(format!("{name}.properties"));
-        std::fs::write(&props, properties).unwrap();
-        let log = dir.join(format!("{name}.log"));
-        let mut cmd = Command::new(harness::bin());
-        cmd.arg(&props)
-            .current_dir(dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .env("KCLB_SCENARIO", "normal")
-            .env("KCLB_RECORDS_OUT", records_out)
-            .env("KCL_BRIDGE_LOG", "info");
-        for (k, v) in moto.env() {
-            cmd.env(k, v);
-        }
-        Worker {
-            child: cmd.spawn().unwrap(),
-            log,
-        }
+/// Starts `kcl-bridge <name>.properties` in `dir` with the kclpy test app as the child.
+fn start_worker(
+    dir: &Path,
+    name: &str,
+    properties: &str,
+    moto: &Moto,
+    records_out: &Path,
+) -> Daemon {
+    let props = dir.join(format!("{name}.properties"));
+    std::fs::write(&props, properties).unwrap();
+    let mut cmd = Command::new(harness::bin());
+    cmd.arg(&props)
+        .current_dir(dir)
+        .env("KCLB_SCENARIO", "normal")
+        .env("KCLB_RECORDS_OUT", records_out)
+        .env("KCL_BRIDGE_LOG", "info");
+    for (k, v) in moto.env() {
+        cmd.env(k, v);
     }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    fn signal(&self, signal: nix::sys::signal::Signal) {
-        nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.child.id() as i32), signal).unwrap();
-    }
-
-    /// Waits for the process to exit; fails the test after `limit`.
-    fn wait(&mut self, limit: Duration) -> i32 {
-        let deadline = Instant::now() + limit;
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status.code().unwrap_or(-1);
-            }
-            assert!(
-                Instant::now() < deadline,
-                "worker did not exit within {limit:?}\n{}",
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Worker {
-    fn drop(&mut self) {
-        self.child.kill().unwrap_or_default();
-        self.child.wait().map(|_| ()).unwrap_or_default();
-    }
-}
-
-/// Polls `check` every 50 ms until it returns true; fails with `what` after `limit`.
-async fn eventually<F, Fut>(limit: Duration, what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = Instant::now() + limit;
-    while !check().await {
-        assert!(
-            Instant::now() < deadline,
-            "timed out after {limit:?} waiting for: {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    Daemon::spawn(cmd, dir.join(format!("{name}.log")))
 }
 
 /// What the children received: (shard, sequence number, sub-sequence number, data), in order.
@@ -142,7 +87,7 @@ async fn single_shard_exactly_once_checkpoint_and_resume() {
     let dir = workdir();
     let out = dir.path().join("received.tsv");
     let props = properties(&moto, &app, &[("workerId", "w1")]);
-    let mut w = Worker::start(dir.path(), "w1", &props, &moto, &out);
+    let mut w = start_worker(dir.path(), "w1", &props, &moto, &out);
     eventually(Duration::from_secs(30), "30 records received", || async {
         received(&out).len() >= 30
     })
@@ -178,7 +123,7 @@ async fn single_shard_exactly_once_checkpoint_and_resume() {
 
     // Restart: only the new records arrive.
     let more = put_records(&k, &app, 30..40).await;
-    let mut w = Worker::start(dir.path(), "w1b", &props, &moto, &out);
+    let mut w = start_worker(dir.path(), "w1b", &props, &moto, &out);
     eventually(Duration::from_secs(30), "40 records received", || async {
         received(&out).len() >= 40
     })
@@ -208,14 +153,14 @@ async fn two_workers_share_then_fail_over() {
     let first = put_records(&k, &app, 0..80).await;
     let dir = workdir();
     let out = dir.path().join("received.tsv");
-    let mut a = Worker::start(
+    let mut a = start_worker(
         dir.path(),
         "a",
         &properties(&moto, &app, &[("workerId", "a")]),
         &moto,
         &out,
     );
-    let b = Worker::start(
+    let b = start_worker(
         dir.path(),
         "b",
         &properties(&moto, &app, &[("workerId", "b")]),
@@ -294,7 +239,7 @@ async fn two_workers_share_then_fail_over() {
     }
 
     // SIGTERM b with a new worker c running: c owns b's leases at once (released, not expired).
-    let c = Worker::start(
+    let c = start_worker(
         dir.path(),
         "c",
         &properties(&moto, &app, &[("workerId", "c")]),
@@ -335,47 +280,21 @@ async fn kcl35_non_lease_rows_are_left_alone() {
     create_stream(&k, &app, 1).await;
     put_records(&k, &app, 0..5).await;
     // The table as a Java 3.5 leader would leave it: the leader lock and a stale worker row.
-    d.create_table()
-        .table_name(&app)
-        .key_schema(
-            aws_sdk_dynamodb::types::KeySchemaElement::builder()
-                .attribute_name("leaseKey")
-                .key_type(aws_sdk_dynamodb::types::KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .attribute_definitions(
-            aws_sdk_dynamodb::types::AttributeDefinition::builder()
-                .attribute_name("leaseKey")
-                .attribute_type(aws_sdk_dynamodb::types::ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .billing_mode(aws_sdk_dynamodb::types::BillingMode::PayPerRequest)
-        .send()
-        .await
-        .unwrap();
-    let leader = [
+    let leader = vec![
         ("leaseKey", A::S("Leader".into())),
         ("entityType", A::S("LEADER".into())),
         ("ownerName", A::S("java-1".into())),
         ("recordVersionNumber", A::S("v1".into())),
     ];
-    let metrics = [
+    let metrics = vec![
         ("leaseKey", A::S("java-1".into())),
         ("entityType", A::S("WORKER_METRIC_STATS".into())),
         ("lut", A::N("1700000000".into())),
     ];
-    for item in [&leader[..], &metrics[..]] {
-        let mut req = d.put_item().table_name(&app);
-        for (k, v) in item {
-            req = req.item(*k, v.clone());
-        }
-        req.send().await.unwrap();
-    }
+    create_lease_table_with(&d, &app, vec![leader, metrics]).await;
     let dir = workdir();
     let out = dir.path().join("received.tsv");
-    let mut w = Worker::start(
+    let mut w = start_worker(
         dir.path(),
         "w",
         &properties(&moto, &app, &[("workerId", "w")]),
@@ -415,7 +334,7 @@ async fn latest_and_at_timestamp_starts() {
     put_records(&k, &app, 0..5).await;
     let dir = workdir();
     let out = dir.path().join("latest.tsv");
-    let mut w = Worker::start(
+    let mut w = start_worker(
         dir.path(),
         "l",
         &properties(
@@ -470,7 +389,7 @@ async fn latest_and_at_timestamp_starts() {
     let after = put_records(&k, &app, 3..6).await;
     let out = dir.path().join("ts.tsv");
     let ts = ts.to_string();
-    let mut w = Worker::start(
+    let mut w = start_worker(
         dir.path(),
         "t",
         &properties(
@@ -504,7 +423,7 @@ async fn missing_stream_is_a_clear_error() {
     let moto = Moto::start();
     let dir = workdir();
     let out = dir.path().join("r.tsv");
-    let mut w = Worker::start(
+    let mut w = start_worker(
         dir.path(),
         "m",
         &properties(&moto, "no-such-stream", &[("workerId", "m")]),
@@ -571,7 +490,7 @@ async fn kpl_aggregates() {
     let dir = workdir();
     let out = dir.path().join("received.tsv");
     let props = properties(&moto, &app, &[("workerId", "w")]);
-    let mut w = Worker::start(dir.path(), "w", &props, &moto, &out);
+    let mut w = start_worker(dir.path(), "w", &props, &moto, &out);
     eventually(Duration::from_secs(30), "6 records on shard 0", || async {
         received(&out)
             .iter()
@@ -620,7 +539,7 @@ async fn kpl_aggregates() {
         .await
         .unwrap();
     std::fs::remove_file(&out).unwrap();
-    let mut w = Worker::start(dir.path(), "w2", &props, &moto, &out);
+    let mut w = start_worker(dir.path(), "w2", &props, &moto, &out);
     eventually(
         Duration::from_secs(30),
         "4 records after the mid-aggregate checkpoint",
@@ -672,18 +591,12 @@ async fn kclpy_sample_properties_with_endpoint_keys() {
     let mut cmd = Command::new(harness::bin());
     cmd.arg("sample.properties")
         .current_dir(dir.path())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
         .env("PATH", path)
         .env("KCL_BRIDGE_LOG", "info,kcl_bridge=debug");
     for (k, v) in moto.env() {
         cmd.env(k, v);
     }
-    let mut w = Worker {
-        child: cmd.spawn().unwrap(),
-        log,
-    };
+    let mut w = Daemon::spawn(cmd, log);
     // The sample writes its log to stderr without newlines (it appears when it exits), so wait
     // for the daemon's side: the child acknowledged a batch.
     eventually(
@@ -730,26 +643,6 @@ async fn java_3x_application_guard() {
     let app = unique("v3");
     create_stream(&k, &app, 1).await;
     put_records(&k, &app, 0..5).await;
-    d.create_table()
-        .table_name(&app)
-        .key_schema(
-            aws_sdk_dynamodb::types::KeySchemaElement::builder()
-                .attribute_name("leaseKey")
-                .key_type(aws_sdk_dynamodb::types::KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .attribute_definitions(
-            aws_sdk_dynamodb::types::AttributeDefinition::builder()
-                .attribute_name("leaseKey")
-                .attribute_type(aws_sdk_dynamodb::types::ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .billing_mode(aws_sdk_dynamodb::types::BillingMode::PayPerRequest)
-        .send()
-        .await
-        .unwrap();
     let rows: Vec<Vec<(&str, A)>> = vec![
         vec![
             ("leaseKey", A::S("Migration3.0".into())),
@@ -771,13 +664,7 @@ async fn java_3x_application_guard() {
             ("entityType", A::S("LEASE".into())),
         ],
     ];
-    for row in rows {
-        let mut req = d.put_item().table_name(&app);
-        for (k, v) in row {
-            req = req.item(k, v);
-        }
-        req.send().await.unwrap();
-    }
+    create_lease_table_with(&d, &app, rows).await;
     // A live Java worker: its row changes every 200 ms (reporting period 500 ms below).
     let live = tokio_util::sync::CancellationToken::new();
     let heartbeat = {
@@ -808,7 +695,7 @@ async fn java_3x_application_guard() {
             ("workerMetricsReporterFreqInMillis", "500"),
         ],
     );
-    let mut w = Worker::start(dir.path(), "live", &props, &moto, &out);
+    let mut w = start_worker(dir.path(), "live", &props, &moto, &out);
     let code = w.wait(Duration::from_secs(30));
     let log = w.log();
     assert_eq!(code, 1, "{log}");
@@ -829,7 +716,7 @@ async fn java_3x_application_guard() {
     // The Java worker stops: its row and lease freeze. kcl-bridge takes over.
     live.cancel();
     heartbeat.await.unwrap();
-    let mut w = Worker::start(dir.path(), "stopped", &props, &moto, &out);
+    let mut w = start_worker(dir.path(), "stopped", &props, &moto, &out);
     eventually(
         Duration::from_secs(60),
         "5 records after the take-over",
@@ -880,18 +767,12 @@ async fn crashing_child_is_restarted_from_the_checkpoint() {
     let mut cmd = Command::new(harness::bin());
     cmd.arg(&props_path)
         .current_dir(dir.path())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
         .env("KCLB_SCENARIO", "crash")
         .env("KCLB_RECORDS_OUT", &out);
     for (k, v) in moto.env() {
         cmd.env(k, v);
     }
-    let mut w = Worker {
-        child: cmd.spawn().unwrap(),
-        log,
-    };
+    let mut w = Daemon::spawn(cmd, log);
     let last = put.last().unwrap().1.clone();
     eventually(
         Duration::from_secs(60),
@@ -966,7 +847,7 @@ async fn split_and_merge() {
     let mut put = put_records(&k, &app, 0..10).await;
     let dir = workdir();
     let out = dir.path().join("received.tsv");
-    let mut w = Worker::start(
+    let mut w = start_worker(
         dir.path(),
         "w",
         &split_properties(&moto, &ferro, &app, &[("workerId", "w")]),
@@ -1099,7 +980,7 @@ async fn expired_iterator_is_recovered() {
         "idleTimeBetweenReadsInMillis = 200\n",
         "idleTimeBetweenReadsInMillis = 1500\n",
     );
-    let mut w = Worker::start(dir.path(), "w", &props, &moto, &out);
+    let mut w = start_worker(dir.path(), "w", &props, &moto, &out);
     eventually(Duration::from_secs(30), "5 records", || async {
         received(&out).len() >= 5
     })
@@ -1143,7 +1024,7 @@ async fn endpoint_down_and_reserved_worker_id() {
         &format!("kinesisEndpoint = {}\n", moto.endpoint),
         "kinesisEndpoint = http://127.0.0.1:9\n",
     );
-    let mut w = Worker::start(dir.path(), "down", &props, &moto, &out);
+    let mut w = start_worker(dir.path(), "down", &props, &moto, &out);
     let code = w.wait(Duration::from_secs(180));
     let log = w.log();
     assert_eq!(code, 1, "{log}");
@@ -1155,7 +1036,7 @@ async fn endpoint_down_and_reserved_worker_id() {
 
     let k = moto.kinesis();
     create_stream(&k, "reserved", 1).await;
-    let mut w = Worker::start(
+    let mut w = start_worker(
         dir.path(),
         "reserved",
         &properties(&moto, "reserved", &[("workerId", "Leader")]),
@@ -1168,4 +1049,43 @@ async fn endpoint_down_and_reserved_worker_id() {
         "{}",
         w.log()
     );
+}
+
+/// Creates a lease table with KCL's key schema and puts these rows into it, as a Java worker
+/// would have left it.
+async fn create_lease_table_with(
+    d: &aws_sdk_dynamodb::Client,
+    table: &str,
+    rows: Vec<Vec<(&str, aws_sdk_dynamodb::types::AttributeValue)>>,
+) {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    };
+    d.create_table()
+        .table_name(table)
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("leaseKey")
+                .key_type(KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("leaseKey")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await
+        .unwrap();
+    for row in rows {
+        let mut req = d.put_item().table_name(table);
+        for (k, v) in row {
+            req = req.item(k, v);
+        }
+        req.send().await.unwrap();
+    }
 }
