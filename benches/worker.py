@@ -3,7 +3,12 @@
 kcl-bridge's own CPU and peak RSS (from /proc, children excluded), and idle cost.
 
 Usage (after `cargo build --release` and `scripts/setup-test-env.sh`):
-    .venv/bin/python3 benches/worker.py [--idle-seconds 60]
+    .venv/bin/python3 benches/worker.py [--idle-seconds 60] [--daemon kcl-bridge|java] [--emulator moto|moto-h2]
+`--daemon java` runs the Java MultiLangDaemon (scripts/java/run-daemon.sh) instead, which needs
+`--emulator moto-h2` (moto behind hypercorn: Java's Kinesis client speaks only HTTP/2). For a
+side-by-side comparison run both daemons with `--emulator moto-h2`. Both read the same properties
+(Java's start-up timers tuned to 1 s, metrics off). CPU and RSS are the daemon process's own
+(for Java, the JVM's), children excluded.
 Prints one line per measurement; copy them into BENCHMARKS.md with the machine and date.
 """
 import argparse
@@ -24,7 +29,14 @@ APP = os.path.join(REPO, "tests", "apps", "kclpy_app.py")
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def start_moto():
+def start_moto(kind):
+    if kind == "moto-h2":
+        p = subprocess.Popen([PY, os.path.join(REPO, "scripts", "java", "moto_h2.py"), "0"],
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        for line in p.stdout:
+            if line.startswith("moto-h2 ready "):
+                return p, line.split()[2]
+        sys.exit("moto-h2 did not start")
     p = subprocess.Popen([os.path.join(REPO, ".venv", "bin", "moto_server"), "-H", "127.0.0.1", "-p", "0"],
                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     for line in p.stderr:
@@ -54,7 +66,7 @@ def lines(path):
         return 0
 
 
-def run(endpoint, name, shards, records, size, idle_ms, idle_seconds=0):
+def run(daemon, endpoint, name, shards, records, size, idle_ms, idle_seconds=0):
     k = boto3.client("kinesis", endpoint_url=endpoint, region_name="us-east-1",
                      aws_access_key_id="test", aws_secret_access_key="test")
     k.create_stream(StreamName=name, ShardCount=shards)
@@ -70,11 +82,15 @@ def run(endpoint, name, shards, records, size, idle_ms, idle_seconds=0):
                 "AwsCredentialsProvider = DefaultCredentialsProvider\nregionName = us-east-1\n"
                 "kinesisEndpoint = %s\ndynamoDBEndpoint = %s\ninitialPositionInStream = TRIM_HORIZON\n"
                 "idleTimeBetweenReadsInMillis = %d\nworkerId = bench\nmaxRecords = 10000\n"
+                "metricsLevel = NONE\nshardSyncIntervalMillis = 1000\nleaseAssignmentIntervalMillis = 1000\n"
+                "workerMetricsReporterFreqInMillis = 1000\nshutdownGraceMillis = 10000\n"
                 % (PY, APP, name, name, endpoint, endpoint, idle_ms))
     env = dict(os.environ, AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test", KCL_BRIDGE_LOG="warn",
                KCLB_SCENARIO="normal", KCLB_RECORDS_OUT=out)
     t0 = time.monotonic()
-    p = subprocess.Popen([BIN, props], cwd=work, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    cmd = [os.path.join(REPO, "scripts", "java", "run-daemon.sh"), props] if daemon == "java" else [BIN, props]
+    env["KCLB_JAVA_LOG_LEVEL"] = "ERROR"
+    p = subprocess.Popen(cmd, cwd=work, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     first = None
     while lines(out) < records:
         if first is None and lines(out) > 0:
@@ -96,25 +112,28 @@ def run(endpoint, name, shards, records, size, idle_ms, idle_seconds=0):
         result["idle_cpu_s_per_min"] = (c1 - c0) * 60 / idle_seconds
         result["idle_rss_mb"] = rss_kb(p.pid, "VmRSS") / 1024
     p.send_signal(signal.SIGTERM)
-    p.wait(timeout=30)
+    p.wait(timeout=60)
     return result
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--idle-seconds", type=int, default=60)
+    ap.add_argument("--daemon", choices=["kcl-bridge", "java"], default="kcl-bridge")
+    ap.add_argument("--emulator", choices=["moto", "moto-h2"], default="moto")
     args = ap.parse_args()
-    moto, endpoint = start_moto()
+    moto, endpoint = start_moto(args.emulator)
+    print("%s on %s" % (args.daemon, args.emulator))
     try:
-        r = run(endpoint, "b1", 1, 1000, 100, 250)
+        r = run(args.daemon, endpoint, "b1", 1, 1000, 100, 250)
         print("1 shard x 1,000 x 100 B: first record %.3f s after launch, all in %.2f s (%.0f records/s), "
-              "kcl-bridge CPU %.2f s, peak RSS %.1f MB" % (r["first_record_s"], r["all_records_s"],
+              "daemon CPU %.2f s, peak RSS %.1f MB" % (r["first_record_s"], r["all_records_s"],
                                                            r["records_per_s"], r["cpu_s"], r["peak_rss_mb"]))
-        r = run(endpoint, "b4", 4, 80000, 1024, 250)
+        r = run(args.daemon, endpoint, "b4", 4, 80000, 1024, 250)
         print("4 shards x 20,000 x 1 KB: first record %.3f s, all in %.2f s (%.0f records/s), "
-              "kcl-bridge CPU %.2f s, peak RSS %.1f MB" % (r["first_record_s"], r["all_records_s"],
+              "daemon CPU %.2f s, peak RSS %.1f MB" % (r["first_record_s"], r["all_records_s"],
                                                            r["records_per_s"], r["cpu_s"], r["peak_rss_mb"]))
-        r = run(endpoint, "idle", 2, 2, 10, 250, idle_seconds=args.idle_seconds)
+        r = run(args.daemon, endpoint, "idle", 2, 2, 10, 250, idle_seconds=args.idle_seconds)
         print("idle, 2 shards polled every 250 ms: %.3f CPU-s per minute, RSS %.1f MB (over %d s)"
               % (r["idle_cpu_s_per_min"], r["idle_rss_mb"], args.idle_seconds))
     finally:

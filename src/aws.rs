@@ -72,7 +72,17 @@ async fn client_config(
             .await
             .ok_or(AwsSetupError::NoRegion { client })?,
     };
-    let mut loader = aws_config::defaults(BehaviorVersion::latest()).region(region.clone());
+    // As Java: a request that takes over 30 s is abandoned and retried. Stalled-stream protection
+    // is off: the per-attempt timeout covers hung responses, and it costs CPU on every request.
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .region(region.clone())
+        .timeout_config(
+            aws_config::timeout::TimeoutConfig::builder()
+                .connect_timeout(std::time::Duration::from_secs(10))
+                .operation_attempt_timeout(std::time::Duration::from_secs(30))
+                .build(),
+        )
+        .stalled_stream_protection(aws_config::stalled_stream_protection::StalledStreamProtectionConfig::disabled());
     if let Some(endpoint) = &settings.endpoint {
         loader = loader.endpoint_url(endpoint.clone());
     }
