@@ -82,7 +82,9 @@ async fn client_config(
                 .operation_attempt_timeout(std::time::Duration::from_secs(30))
                 .build(),
         )
-        .stalled_stream_protection(aws_config::stalled_stream_protection::StalledStreamProtectionConfig::disabled());
+        .stalled_stream_protection(
+            aws_config::stalled_stream_protection::StalledStreamProtectionConfig::disabled(),
+        );
     if let Some(endpoint) = &settings.endpoint {
         loader = loader.endpoint_url(endpoint.clone());
     }
