@@ -319,17 +319,8 @@ impl ShardChild {
         state: &mut CheckpointState,
         sink: &mut S,
     ) -> Result<(), ChildError> {
-        self.expect_phase(
-            Action::LeaseLost,
-            &[Phase::Initialized, Phase::ShutdownRequested],
-            "not initialized",
-        )?;
-        let mut msg = Vec::new();
-        protocol::encode_bare(&mut msg, Action::LeaseLost);
-        self.exchange(Action::LeaseLost, msg, Window::Closed, state, sink)
-            .await?;
-        self.phase = Phase::Ended;
-        Ok(())
+        self.end_session(Action::LeaseLost, Window::Closed, state, sink)
+            .await
     }
 
     /// `shardEnded`: the child should checkpoint `SHARD_END`. Ends the session; the caller checks
@@ -339,15 +330,26 @@ impl ShardChild {
         state: &mut CheckpointState,
         sink: &mut S,
     ) -> Result<(), ChildError> {
+        self.end_session(Action::ShardEnded, Window::ShardEnd, state, sink)
+            .await
+    }
+
+    /// The final exchange of a session (`leaseLost` or `shardEnded`).
+    async fn end_session<S: CheckpointSink>(
+        &mut self,
+        action: Action,
+        window: Window,
+        state: &mut CheckpointState,
+        sink: &mut S,
+    ) -> Result<(), ChildError> {
         self.expect_phase(
-            Action::ShardEnded,
+            action,
             &[Phase::Initialized, Phase::ShutdownRequested],
             "not initialized",
         )?;
         let mut msg = Vec::new();
-        protocol::encode_bare(&mut msg, Action::ShardEnded);
-        self.exchange(Action::ShardEnded, msg, Window::ShardEnd, state, sink)
-            .await?;
+        protocol::encode_bare(&mut msg, action);
+        self.exchange(action, msg, window, state, sink).await?;
         self.phase = Phase::Ended;
         Ok(())
     }
