@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
     ReturnValuesOnConditionCheckFailure, ScalarAttributeType, TableStatus,
@@ -397,20 +398,40 @@ impl DynamoLeaseTable {
         }
     }
 
+    /// An UpdateItem of `lease`'s row with `:c` bound to the counter we hold and `:next` to C+1;
+    /// the caller adds its expressions and any other values.
+    fn counter_update(&self, lease: &Lease) -> UpdateItemFluentBuilder {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("leaseKey", s(&lease.key))
+            .expression_attribute_values(":c", n(lease.counter))
+            .expression_attribute_values(":next", n(lease.counter + 1))
+    }
+
+    /// Sends a counter-conditioned write: the new counter, or `Lost` if the condition failed.
+    async fn send_counter_write(
+        req: UpdateItemFluentBuilder,
+        lease: &Lease,
+    ) -> Result<Written, LeaseError> {
+        match req.send().await {
+            Ok(_) => Ok(Written::Ok {
+                counter: lease.counter + 1,
+            }),
+            Err(e) if is_condition_failure(&e) => Ok(Written::Lost),
+            Err(e) => Err(error(e)),
+        }
+    }
+
     /// Renews a lease we hold: `leaseCounter` C → C+1, conditioned on C and on no 3.x hand-off in
     /// progress. A condition failure whose old image shows our own retry already succeeded counts
     /// as renewed.
     pub async fn renew(&self, lease: &Lease, me: &str) -> Result<Written, LeaseError> {
         let next = lease.counter + 1;
         let out = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("leaseKey", s(&lease.key))
+            .counter_update(lease)
             .update_expression("SET leaseCounter = :next")
             .condition_expression("leaseCounter = :c AND attribute_not_exists(checkpointOwner)")
-            .expression_attribute_values(":c", n(lease.counter))
-            .expression_attribute_values(":next", n(next))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
@@ -441,7 +462,6 @@ impl DynamoLeaseTable {
     /// Takes a lease (2.x algorithm): counter C → C+1, owner := me, any 3.x hand-off marker
     /// removed, owner switches +1 when the owner changes. Conditioned on C.
     pub async fn take(&self, lease: &Lease, me: &str) -> Result<Written, LeaseError> {
-        let next = lease.counter + 1;
         let switched = lease.owner.as_deref() != Some(me);
         let expression = if switched {
             "SET leaseCounter = :next, leaseOwner = :me REMOVE checkpointOwner ADD ownerSwitchesSinceCheckpoint :one"
@@ -449,23 +469,14 @@ impl DynamoLeaseTable {
             "SET leaseCounter = :next, leaseOwner = :me REMOVE checkpointOwner"
         };
         let mut req = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("leaseKey", s(&lease.key))
+            .counter_update(lease)
             .update_expression(expression)
             .condition_expression("leaseCounter = :c")
-            .expression_attribute_values(":c", n(lease.counter))
-            .expression_attribute_values(":next", n(next))
             .expression_attribute_values(":me", s(me));
         if switched {
             req = req.expression_attribute_values(":one", n(1));
         }
-        match req.send().await {
-            Ok(_) => Ok(Written::Ok { counter: next }),
-            Err(e) if is_condition_failure(&e) => Ok(Written::Lost),
-            Err(e) => Err(error(e)),
-        }
+        Self::send_counter_write(req, lease).await
     }
 
     /// Stores a checkpoint under the lease we hold: counter C → C+1, owner switches reset, any
@@ -476,54 +487,30 @@ impl DynamoLeaseTable {
         me: &str,
         at: &ExtendedSequenceNumber,
     ) -> Result<Written, LeaseError> {
-        let next = lease.counter + 1;
-        let out = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("leaseKey", s(&lease.key))
+        let req = self
+            .counter_update(lease)
             .update_expression(
                 "SET leaseCounter = :next, checkpoint = :cp, checkpointSubSequenceNumber = :sub, \
                  ownerSwitchesSinceCheckpoint = :zero \
                  REMOVE pendingCheckpoint, pendingCheckpointSubSequenceNumber, pendingCheckpointState",
             )
             .condition_expression("leaseCounter = :c AND leaseOwner = :me")
-            .expression_attribute_values(":c", n(lease.counter))
-            .expression_attribute_values(":next", n(next))
             .expression_attribute_values(":me", s(me))
             .expression_attribute_values(":cp", s(at.sequence_number.as_str()))
             .expression_attribute_values(":sub", n(at.sub_sequence_number))
-            .expression_attribute_values(":zero", n(0))
-            .send()
-            .await;
-        match out {
-            Ok(_) => Ok(Written::Ok { counter: next }),
-            Err(e) if is_condition_failure(&e) => Ok(Written::Lost),
-            Err(e) => Err(error(e)),
-        }
+            .expression_attribute_values(":zero", n(0));
+        Self::send_counter_write(req, lease).await
     }
 
     /// Gives a lease up so that any worker may take it at once: owner removed, counter C → C+1.
     /// (Java never does this; its peers treat an ownerless lease as available.)
     pub async fn release(&self, lease: &Lease, me: &str) -> Result<Written, LeaseError> {
-        let next = lease.counter + 1;
-        let out = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("leaseKey", s(&lease.key))
+        let req = self
+            .counter_update(lease)
             .update_expression("SET leaseCounter = :next REMOVE leaseOwner")
             .condition_expression("leaseCounter = :c AND leaseOwner = :me")
-            .expression_attribute_values(":c", n(lease.counter))
-            .expression_attribute_values(":next", n(next))
-            .expression_attribute_values(":me", s(me))
-            .send()
-            .await;
-        match out {
-            Ok(_) => Ok(Written::Ok { counter: next }),
-            Err(e) if is_condition_failure(&e) => Ok(Written::Lost),
-            Err(e) => Err(error(e)),
-        }
+            .expression_attribute_values(":me", s(me));
+        Self::send_counter_write(req, lease).await
     }
 
     /// Records a finished shard's children on its lease (counter untouched, as Java's meta update).
