@@ -10,7 +10,9 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::credentials::{self, CredentialsSpec, CredentialsTarget};
-use super::keys::{self, KeyClass, POLLING_KEYS};
+use super::keys::{
+    self, KeyClass, COORDINATOR_STATE_TABLE_KEYS, POLLING_KEYS, WORKER_METRICS_TABLE_KEYS,
+};
 use super::lexer::{self, Encoding};
 use super::values::{self, RegionCheck};
 use super::*;
@@ -1147,41 +1149,10 @@ fn typed(b: &mut Builder, path: &Path) -> Config {
             Duration::from_secs(86_400),
         ),
     };
-    let worker_metrics_table = b.table([
-        "workerMetricsTableName",
-        "workerMetricsBillingMode",
-        "workerMetricsReadCapacity",
-        "workerMetricsWriteCapacity",
-        "workerMetricsPointInTimeRecoveryEnabled",
-        "workerMetricsDeletionProtectionEnabled",
-        "workerMetricsTags",
-    ]);
-    let coordinator_state_table = b.table([
-        "coordinatorStateTableName",
-        "coordinatorStateBillingMode",
-        "coordinatorStateReadCapacity",
-        "coordinatorStateWriteCapacity",
-        "coordinatorStatePointInTimeRecoveryEnabled",
-        "coordinatorStateDeletionProtectionEnabled",
-        "coordinatorStateTags",
-    ]);
+    let worker_metrics_table = b.table(WORKER_METRICS_TABLE_KEYS);
+    let coordinator_state_table = b.table(COORDINATOR_STATE_TABLE_KEYS);
     b.note_group(
-        &[
-            "workerMetricsTableName",
-            "workerMetricsBillingMode",
-            "workerMetricsReadCapacity",
-            "workerMetricsWriteCapacity",
-            "workerMetricsPointInTimeRecoveryEnabled",
-            "workerMetricsDeletionProtectionEnabled",
-            "workerMetricsTags",
-            "coordinatorStateTableName",
-            "coordinatorStateBillingMode",
-            "coordinatorStateReadCapacity",
-            "coordinatorStateWriteCapacity",
-            "coordinatorStatePointInTimeRecoveryEnabled",
-            "coordinatorStateDeletionProtectionEnabled",
-            "coordinatorStateTags",
-        ],
+        &[WORKER_METRICS_TABLE_KEYS, COORDINATOR_STATE_TABLE_KEYS].concat(),
         "apply only to applications that keep the separate KCL 3.0-3.4 metadata tables \
          (deprecated in KCL 3.5)",
     );

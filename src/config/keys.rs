@@ -286,6 +286,29 @@ pub fn suggest(key: &str) -> Option<&'static str> {
     best.filter(|(d, _)| *d <= limit).map(|(_, c)| c)
 }
 
+/// The keys of the KCL 3.0–3.4 worker-metrics table, in [`TableSettings`](super::TableSettings) order:
+/// name, billing mode, read and write capacity, PITR, deletion protection, tags.
+pub(crate) const WORKER_METRICS_TABLE_KEYS: [&str; 7] = [
+    "workerMetricsTableName",
+    "workerMetricsBillingMode",
+    "workerMetricsReadCapacity",
+    "workerMetricsWriteCapacity",
+    "workerMetricsPointInTimeRecoveryEnabled",
+    "workerMetricsDeletionProtectionEnabled",
+    "workerMetricsTags",
+];
+
+/// The same for the KCL 3.0–3.4 coordinator-state table.
+pub(crate) const COORDINATOR_STATE_TABLE_KEYS: [&str; 7] = [
+    "coordinatorStateTableName",
+    "coordinatorStateBillingMode",
+    "coordinatorStateReadCapacity",
+    "coordinatorStateWriteCapacity",
+    "coordinatorStatePointInTimeRecoveryEnabled",
+    "coordinatorStateDeletionProtectionEnabled",
+    "coordinatorStateTags",
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;
