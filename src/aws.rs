@@ -6,8 +6,11 @@
 //! builds clients and does nothing else with them.
 
 use aws_config::meta::credentials::CredentialsProviderChain;
-use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_config::provider_config::ProviderConfig;
+use aws_config::{BehaviorVersion, ConfigLoader, Region, SdkConfig};
 use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_sdk_kinesis::config::SharedHttpClient;
+use aws_smithy_http_client::tls;
 use tracing::info;
 
 use crate::config::{ClientSettings, Config, CredentialsProvider, CredentialsSpec};
@@ -32,13 +35,32 @@ pub struct AwsClients {
     pub dynamodb: aws_sdk_dynamodb::Client,
 }
 
+/// The HTTP client every AWS call of the process goes through, credential providers included:
+/// hyper with rustls (ring crypto) and the system's root certificates. The SDK's default is the
+/// same client with aws-lc crypto; ring does the same job with far less code in the binary.
+pub fn http_client() -> SharedHttpClient {
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(
+            tls::rustls_provider::CryptoMode::Ring,
+        ))
+        .build_https()
+}
+
+/// `aws_config::defaults` with this process's HTTP client. Every `SdkConfig` must come from here:
+/// no HTTP client is compiled into the SDK, so a config without one fails on its first call.
+pub fn defaults(http: &SharedHttpClient) -> ConfigLoader {
+    aws_config::defaults(BehaviorVersion::latest()).http_client(http.clone())
+}
+
 /// Builds the Kinesis and DynamoDB clients.
 pub async fn clients(config: &Config) -> Result<AwsClients, AwsSetupError> {
+    let http = http_client();
     let kinesis_conf = client_config(
         "Kinesis",
         &config.kinesis_client,
         &config.credentials.kinesis,
         "KINESIS",
+        &http,
     )
     .await?;
     let dynamodb_conf = client_config(
@@ -46,6 +68,7 @@ pub async fn clients(config: &Config) -> Result<AwsClients, AwsSetupError> {
         &config.dynamodb_client,
         &config.credentials.dynamodb,
         "DYNAMODB",
+        &http,
     )
     .await?;
     let kinesis = aws_sdk_kinesis::Client::from_conf(
@@ -63,18 +86,22 @@ async fn client_config(
     settings: &ClientSettings,
     credentials: &CredentialsSpec,
     env_suffix: &str,
+    http: &SharedHttpClient,
 ) -> Result<SdkConfig, AwsSetupError> {
+    let providers = ProviderConfig::without_region().with_http_client(http.clone());
     let region = match &settings.region {
         Some(r) => Region::new(r.clone()),
-        None => aws_config::default_provider::region::DefaultRegionChain::builder()
-            .build()
-            .region()
+        None => defaults(http)
+            .load()
             .await
+            .region()
+            .cloned()
             .ok_or(AwsSetupError::NoRegion { client })?,
     };
+    let providers = providers.with_region(Some(region.clone()));
     // As Java: a request that takes over 30 s is abandoned and retried. Stalled-stream protection
     // is off: the per-attempt timeout covers hung responses, and it costs CPU on every request.
-    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+    let mut loader = defaults(http)
         .region(region.clone())
         .timeout_config(
             aws_config::timeout::TimeoutConfig::builder()
@@ -100,7 +127,7 @@ async fn client_config(
         }
         loader = loader.no_credentials();
     } else {
-        loader = loader.credentials_provider(chain(credentials, &region).await?);
+        loader = loader.credentials_provider(chain(credentials, &region, &providers, http).await?);
     }
     let endpoint = settings
         .endpoint
@@ -127,10 +154,12 @@ async fn client_config(
 async fn chain(
     spec: &CredentialsSpec,
     region: &Region,
+    providers: &ProviderConfig,
+    http: &SharedHttpClient,
 ) -> Result<SharedCredentialsProvider, AwsSetupError> {
     let mut chain: Option<CredentialsProviderChain> = None;
     for p in &spec.providers {
-        let provider = single(p, region).await;
+        let provider = single(p, region, providers, http).await;
         let name = p.name();
         chain = Some(match chain {
             None => CredentialsProviderChain::first_try(name, provider),
@@ -144,13 +173,20 @@ async fn chain(
         })
 }
 
-async fn single(p: &CredentialsProvider, region: &Region) -> SharedCredentialsProvider {
+/// One provider. Each is given the process's HTTP client and the client's region through
+/// `providers` (or an `SdkConfig` made by [`defaults`]).
+async fn single(
+    p: &CredentialsProvider,
+    region: &Region,
+    providers: &ProviderConfig,
+    http: &SharedHttpClient,
+) -> SharedCredentialsProvider {
     use aws_config::{ecs, environment, imds, profile, sts, web_identity_token};
     match p {
         CredentialsProvider::Default | CredentialsProvider::Anonymous => {
             SharedCredentialsProvider::new(
                 aws_config::default_provider::credentials::DefaultCredentialsChain::builder()
-                    .region(region.clone())
+                    .configure(providers.clone())
                     .build()
                     .await,
             )
@@ -162,20 +198,26 @@ async fn single(p: &CredentialsProvider, region: &Region) -> SharedCredentialsPr
             )
         }
         CredentialsProvider::Profile { profile } => {
-            let mut b = profile::ProfileFileCredentialsProvider::builder();
+            let mut b = profile::ProfileFileCredentialsProvider::builder().configure(providers);
             if let Some(name) = profile {
                 b = b.profile_name(name.expose());
             }
             SharedCredentialsProvider::new(b.build())
         }
         CredentialsProvider::WebIdentityTokenFile => SharedCredentialsProvider::new(
-            web_identity_token::WebIdentityTokenCredentialsProvider::builder().build(),
+            web_identity_token::WebIdentityTokenCredentialsProvider::builder()
+                .configure(providers)
+                .build(),
         ),
-        CredentialsProvider::Container => {
-            SharedCredentialsProvider::new(ecs::EcsCredentialsProvider::builder().build())
-        }
+        CredentialsProvider::Container => SharedCredentialsProvider::new(
+            ecs::EcsCredentialsProvider::builder()
+                .configure(providers)
+                .build(),
+        ),
         CredentialsProvider::InstanceProfile => SharedCredentialsProvider::new(
-            imds::credentials::ImdsCredentialsProvider::builder().build(),
+            imds::credentials::ImdsCredentialsProvider::builder()
+                .configure(providers)
+                .build(),
         ),
         CredentialsProvider::StsAssumeRole {
             role_arn,
@@ -196,14 +238,14 @@ async fn single(p: &CredentialsProvider, region: &Region) -> SharedCredentialsPr
             if let Some(r) = &sts_region {
                 b = b.region(Region::new(r.clone()));
             }
+            // The STS client: the endpoint given in the properties or the default one, in the
+            // region named for STS or else the client's own; its source credentials are the
+            // default chain's.
+            let mut sts_conf = defaults(http).region(region.clone());
             if let Some(e) = endpoint {
-                let conf = aws_config::defaults(BehaviorVersion::latest())
-                    .endpoint_url(e.url.expose())
-                    .region(Region::new(e.signing_region.expose().to_owned()))
-                    .load()
-                    .await;
-                b = b.configure(&conf);
+                sts_conf = sts_conf.endpoint_url(e.url.expose());
             }
+            b = b.configure(&sts_conf.load().await);
             SharedCredentialsProvider::new(b.build().await)
         }
     }

@@ -6,6 +6,7 @@
 
 mod cli;
 mod config_files;
+mod credentials;
 mod emulator;
 mod fixtures;
 mod harness;

@@ -1,0 +1,228 @@
+//! Credential providers other than the environment, end to end: the worker gets its credentials
+//! from a local instance-metadata (IMDS) server, a local container-credentials server, and STS
+//! AssumeRole on moto, then consumes a stream. Every provider makes HTTP calls of its own through
+//! the process's one HTTP client; a provider left without it fails on its first call, and then no
+//! record arrives. Nothing here reaches a non-loopback address.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crate::emulator::{create_stream, eventually, put_records, Daemon, Moto};
+use crate::harness::{self, workdir};
+
+/// A tiny HTTP/1.1 server on loopback answering from a route table; it records each request as
+/// "METHOD path".
+struct FakeCredentialServer {
+    endpoint: String,
+    seen: Arc<Mutex<Vec<String>>>,
+}
+
+impl FakeCredentialServer {
+    /// `routes`: (method, path, response headers, body).
+    fn start(routes: Vec<(&'static str, &'static str, &'static str, String)>) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let log = seen.clone();
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(mut conn) = conn else { return };
+                let mut reader = BufReader::new(conn.try_clone().unwrap());
+                let mut request = String::new();
+                if reader.read_line(&mut request).unwrap_or(0) == 0 {
+                    continue;
+                }
+                let mut length = 0usize;
+                loop {
+                    let mut h = String::new();
+                    if reader.read_line(&mut h).unwrap_or(0) == 0 || h.trim().is_empty() {
+                        break;
+                    }
+                    if let Some((k, v)) = h.split_once(':') {
+                        if k.eq_ignore_ascii_case("content-length") {
+                            length = v.trim().parse().unwrap_or(0);
+                        }
+                    }
+                }
+                let mut body = vec![0; length];
+                reader.read_exact(&mut body).unwrap_or_default();
+                let mut parts = request.split_whitespace();
+                let (method, path) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+                log.lock().unwrap().push(format!("{method} {path}"));
+                let response = match routes.iter().find(|r| r.0 == method && r.1 == path) {
+                    Some((_, _, headers, body)) => format!(
+                        "HTTP/1.1 200 OK\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                        body.len()
+                    ),
+                    None => "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                        .to_owned(),
+                };
+                conn.write_all(response.as_bytes()).unwrap_or_default();
+            }
+        });
+        FakeCredentialServer { endpoint, seen }
+    }
+
+    fn seen(&self) -> Vec<String> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+/// Temporary credentials in the shape both IMDS and the container endpoint return.
+fn credentials_json(key: &str) -> String {
+    format!(
+        r#"{{"Code":"Success","LastUpdated":"2026-11-23T00:00:00Z","Type":"AWS-HMAC","AccessKeyId":"{key}","SecretAccessKey":"secret","Token":"token","Expiration":"2099-01-01T00:00:00Z","RoleArn":"arn:aws:iam::123456789012:role/r"}}"#
+    )
+}
+
+/// Runs the worker with `provider` as `AwsCredentialsProvider` and no credentials in the
+/// environment or in profile files, and checks that it consumes 3 records and stops cleanly.
+async fn consumes_with(moto: &Moto, name: &str, provider: &str, env: &[(&str, String)]) {
+    let k = moto.kinesis();
+    create_stream(&k, name, 1).await;
+    put_records(&k, name, 0..3).await;
+    let dir = workdir();
+    let out = dir.path().join("received.tsv");
+    let props = dir.path().join("app.properties");
+    std::fs::write(
+        &props,
+        format!(
+            "executableName = {} {}\napplicationName = {name}\nstreamName = {name}\n\
+             AwsCredentialsProvider = {provider}\nregionName = us-east-1\n\
+             kinesisEndpoint = {ep}\ndynamoDBEndpoint = {ep}\ninitialPositionInStream = TRIM_HORIZON\n\
+             idleTimeBetweenReadsInMillis = 200\nshutdownGraceMillis = 10000\n",
+            harness::venv_python().display(),
+            harness::repo().join("tests/apps/kclpy_app.py").display(),
+            ep = moto.endpoint,
+        ),
+    )
+    .unwrap();
+    let mut cmd = Command::new(harness::bin());
+    cmd.arg(&props)
+        .current_dir(dir.path())
+        .env("KCLB_SCENARIO", "normal")
+        .env("KCLB_RECORDS_OUT", &out)
+        .env("KCL_BRIDGE_LOG", "info");
+    for k in [
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_PROFILE",
+        "AWS_ROLE_ARN",
+        "AWS_WEB_IDENTITY_TOKEN_FILE",
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+        "AWS_EC2_METADATA_SERVICE_ENDPOINT",
+    ] {
+        cmd.env_remove(k);
+    }
+    let missing = dir.path().join("no-such-file");
+    cmd.env("AWS_CONFIG_FILE", &missing)
+        .env("AWS_SHARED_CREDENTIALS_FILE", &missing)
+        .env("AWS_EC2_METADATA_DISABLED", "true");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut w = Daemon::spawn(cmd, dir.path().join("worker.log"));
+    eventually(
+        Duration::from_secs(30),
+        &format!("3 records consumed with {provider}"),
+        || async { lines(&out) >= 3 },
+    )
+    .await;
+    w.signal(nix::sys::signal::Signal::SIGTERM);
+    assert_eq!(w.wait(Duration::from_secs(20)), 0, "{}", w.log());
+    assert_eq!(lines(&out), 3, "each record once");
+}
+
+fn lines(path: &Path) -> usize {
+    std::fs::read_to_string(path)
+        .map(|s| s.lines().count())
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn credentials_from_imds_container_endpoint_and_sts() {
+    let moto = Moto::start();
+
+    // EC2 instance metadata, IMDSv2: a session token first, then the role's credentials.
+    let imds = FakeCredentialServer::start(vec![
+        (
+            "PUT",
+            "/latest/api/token",
+            "x-aws-ec2-metadata-token-ttl-seconds: 21600\r\n",
+            "imds-session-token".to_owned(),
+        ),
+        (
+            "GET",
+            "/latest/meta-data/iam/security-credentials/",
+            "",
+            "the-role".to_owned(),
+        ),
+        (
+            "GET",
+            "/latest/meta-data/iam/security-credentials/the-role",
+            "",
+            credentials_json("ASIAFROMIMDS"),
+        ),
+    ]);
+    consumes_with(
+        &moto,
+        "creds-imds",
+        "InstanceProfileCredentialsProvider",
+        &[
+            ("AWS_EC2_METADATA_DISABLED", "false".to_owned()),
+            ("AWS_EC2_METADATA_SERVICE_ENDPOINT", imds.endpoint.clone()),
+        ],
+    )
+    .await;
+    assert!(
+        imds.seen()
+            .contains(&"GET /latest/meta-data/iam/security-credentials/the-role".to_owned()),
+        "credentials were fetched from IMDS: {:?}",
+        imds.seen()
+    );
+
+    // ECS/EKS container credentials endpoint (a loopback full URI is allowed).
+    let container = FakeCredentialServer::start(vec![(
+        "GET",
+        "/credentials",
+        "Content-Type: application/json\r\n",
+        credentials_json("ASIAFROMCONTAINER"),
+    )]);
+    consumes_with(
+        &moto,
+        "creds-container",
+        "ContainerCredentialsProvider",
+        &[(
+            "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+            format!("{}/credentials", container.endpoint),
+        )],
+    )
+    .await;
+    assert_eq!(
+        container.seen().first().map(String::as_str),
+        Some("GET /credentials"),
+        "credentials were fetched from the container endpoint"
+    );
+
+    // STS AssumeRole on moto, with the STS endpoint from the properties and the source
+    // credentials from the environment.
+    consumes_with(
+        &moto,
+        "creds-sts",
+        &format!(
+            "StsAssumeRoleCredentialsProvider|arn:aws:iam::123456789012:role/consumer|kcl-bridge-test|endpoint={}^us-east-1",
+            moto.endpoint
+        ),
+        &[
+            ("AWS_ACCESS_KEY_ID", "source".to_owned()),
+            ("AWS_SECRET_ACCESS_KEY", "source".to_owned()),
+        ],
+    )
+    .await;
+}
