@@ -26,7 +26,7 @@ initialPositionInStream = TRIM_HORIZON
 maxRecords = 1000
 PROPS
 start=$(date +%s.%N)
-KCL_BRIDGE_LOG=warn target/release/kcl-bridge replay "$work/app.properties" --records "$work/records.jsonl" --json > "$work/report.json"
+KCL_BRIDGE_LOG=warn ${WRAP:-} target/release/kcl-bridge replay "$work/app.properties" --records "$work/records.jsonl" --json > "$work/report.json"
 end=$(date +%s.%N)
 python3 - "$work/report.json" "$start" "$end" "$records" "$size" <<'PY'
 import json, sys

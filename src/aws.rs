@@ -187,6 +187,8 @@ async fn single(
             SharedCredentialsProvider::new(
                 aws_config::default_provider::credentials::DefaultCredentialsChain::builder()
                     .configure(providers.clone())
+                    // Its own region setting: without it the chain looks the region up again.
+                    .region(region.clone())
                     .build()
                     .await,
             )

@@ -235,8 +235,16 @@ impl CheckpointState {
 
     /// Records that a record at `at` was sent to the child. Positions must ascend.
     pub fn delivered(&mut self, at: ExtendedSequenceNumber) {
-        self.last_delivered = Some(at.clone());
-        self.delivered.push(at);
+        self.delivered_all(std::iter::once(at));
+    }
+
+    /// Records that a batch of records was sent to the child, in order. Positions must ascend.
+    pub fn delivered_all(&mut self, batch: impl IntoIterator<Item = ExtendedSequenceNumber>) {
+        let before = self.delivered.len();
+        self.delivered.extend(batch);
+        if self.delivered.len() > before {
+            self.last_delivered = self.delivered.last().cloned();
+        }
     }
 
     /// The largest position the child may checkpoint in `window`.

@@ -146,7 +146,7 @@ fn lines(path: &Path) -> usize {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn credentials_from_imds_container_endpoint_and_sts() {
+async fn credentials_from_imds_container_endpoint_sts_and_the_default_chain() {
     let moto = Moto::start();
 
     // EC2 instance metadata, IMDSv2: a session token first, then the role's credentials.
@@ -209,6 +209,26 @@ async fn credentials_from_imds_container_endpoint_and_sts() {
         Some("GET /credentials"),
         "credentials were fetched from the container endpoint"
     );
+
+    // The default chain with credentials in the environment and regionName set asks nothing of
+    // instance metadata (neither credentials nor the region).
+    let idle_imds = FakeCredentialServer::start(vec![]);
+    consumes_with(
+        &moto,
+        "creds-default",
+        "DefaultCredentialsProvider",
+        &[
+            ("AWS_ACCESS_KEY_ID", "test".to_owned()),
+            ("AWS_SECRET_ACCESS_KEY", "test".to_owned()),
+            ("AWS_EC2_METADATA_DISABLED", "false".to_owned()),
+            (
+                "AWS_EC2_METADATA_SERVICE_ENDPOINT",
+                idle_imds.endpoint.clone(),
+            ),
+        ],
+    )
+    .await;
+    assert_eq!(idle_imds.seen(), Vec::<String>::new(), "no IMDS call");
 
     // STS AssumeRole on moto, with the STS endpoint from the properties and the source
     // credentials from the environment.
