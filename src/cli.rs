@@ -129,17 +129,34 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> ExitCode {
     }
 }
 
+/// Logging to stderr. `KCL_BRIDGE_LOG` holds a level (`warn`) or comma-separated
+/// `target=level` directives (`info,aws_smithy_runtime=debug`); `info` when unset. A value that
+/// does not parse is reported and `info` is used.
 fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("KCL_BRIDGE_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    // Fails only if a subscriber is already set (tests calling `run` twice): keep the first.
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    use tracing_subscriber::filter::Targets;
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+    let info = Targets::new().with_default(tracing::Level::INFO);
+    let (filter, bad) = match std::env::var("KCL_BRIDGE_LOG") {
+        Err(_) => (info, None),
+        Ok(v) => match v.parse::<Targets>() {
+            Ok(t) => (t, None),
+            Err(e) => (info, Some((v, e))),
+        },
+    };
+    let fmt = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_target(false)
+        .with_target(false);
+    // Fails only if a subscriber is already set (tests calling `run` twice): keep the first.
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(fmt)
         .try_init()
         .unwrap_or_default();
+    if let Some((value, e)) = bad {
+        tracing::warn!(value, error = %e, "KCL_BRIDGE_LOG is not a level or target=level list; logging at info");
+    }
 }
 
 fn fail(message: impl std::fmt::Display) -> ExitCode {
