@@ -51,6 +51,13 @@ fn widen_pipe(stdin: &tokio::process::ChildStdin) {
     let _ = stdin;
 }
 
+/// Of the written buffers, the largest, if it is not far larger than `needed`.
+fn choose_spare(spent: impl Iterator<Item = Vec<u8>>, needed: usize) -> Option<Vec<u8>> {
+    spent
+        .max_by_key(Vec::capacity)
+        .filter(|b| b.capacity() <= needed.saturating_mul(4).max(1 << 20))
+}
+
 /// How to start and bound a child.
 #[derive(Debug, Clone)]
 pub struct ChildSpec {
@@ -405,17 +412,12 @@ impl ShardChild {
         }
     }
 
-    /// An empty buffer for a message of about `needed` bytes: the last one written if it is not
-    /// far larger than that (so a burst of big batches does not pin memory once they shrink).
+    /// An empty buffer for a message of about `needed` bytes: the largest one written since the
+    /// last call (a batch's, not a checkpoint reply's) if it is not far larger than that, so a
+    /// burst of big batches does not pin memory once they shrink.
     fn buffer(&mut self, needed: usize) -> Vec<u8> {
-        let mut spare = None;
-        while let Ok(b) = self.spent.try_recv() {
-            spare = Some(b);
-        }
-        match spare {
-            Some(b) if b.capacity() <= needed.saturating_mul(4).max(1 << 20) => b,
-            _ => Vec::with_capacity(needed),
-        }
+        let spent = std::iter::from_fn(|| self.spent.try_recv().ok());
+        choose_spare(spent, needed).unwrap_or_else(|| Vec::with_capacity(needed))
     }
 
     fn send(&mut self, action: Action, msg: Vec<u8>) -> Result<(), ChildError> {
@@ -693,4 +695,27 @@ pub fn resolve_executable(program: &str) -> Result<std::path::PathBuf, String> {
         .ok_or_else(|| {
             format!("{program:?} was not found on PATH (the child is started without a shell)")
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_largest_spare_buffer_is_reused_unless_far_too_large() {
+        let spent = || {
+            vec![
+                Vec::with_capacity(2 << 20),
+                Vec::with_capacity(64),
+                Vec::with_capacity(100),
+            ]
+            .into_iter()
+        };
+        // A batch buffer, then a checkpoint reply's: the batch buffer is the one kept.
+        let kept = choose_spare(spent(), 1_500_000).map(|b| b.capacity());
+        assert!(kept.is_some_and(|c| c >= 2 << 20), "{kept:?}");
+        // Small batches now: a 2 MiB buffer is not kept for a 1 KB line.
+        assert_eq!(choose_spare(spent(), 1_000).map(|b| b.capacity()), None);
+        assert_eq!(choose_spare(std::iter::empty(), 10), None);
+    }
 }
