@@ -129,6 +129,35 @@ fn all_received(got: &[(String, String)], put: &[(String, String, String)]) -> b
         .all(|p| got.iter().any(|g| g.0 == p.0 && g.1 == p.1))
 }
 
+/// Starts a daemon after the previous one stopped, and waits until it has delivered `batch`: every
+/// record of it, and nothing more (it resumed exactly after the previous one's checkpoints).
+#[allow(clippy::too_many_arguments)]
+async fn start_and_resume(
+    dir: &Path,
+    name: &str,
+    java: bool,
+    properties: &str,
+    records_out: &Path,
+    batch: &[(String, String, String)],
+    limit: Duration,
+    what: &str,
+) -> Daemon {
+    let before = received(records_out).len();
+    let daemon = start(dir, name, java, properties, records_out);
+    eventually(limit, what, || async {
+        all_received(&received(records_out), batch)
+    })
+    .await;
+    let got = received(records_out);
+    assert_eq!(
+        got.len() - before,
+        batch.len(),
+        "{what}: {:?}",
+        &got[before..]
+    );
+    daemon
+}
+
 /// (a) Java consumes part of a stream and stops; kcl-bridge resumes from Java's checkpoints with
 /// no loss. (b) The reverse: kcl-bridge stops, Java resumes from kcl-bridge's checkpoints.
 #[tokio::test(flavor = "multi_thread")]
@@ -169,28 +198,18 @@ async fn java_then_kcl_bridge_then_java() {
         2,
         "Java created one lease per shard"
     );
-    let before = received(&out).len();
     let second = put_records(&k, &app, 20..30).await;
-    let mut bridge = start(
+    let mut bridge = start_and_resume(
         dir.path(),
         "bridge",
         false,
         &properties(&moto.endpoint, &app, "rust-1", ""),
         &out,
-    );
-    eventually(
+        &second,
         Duration::from_secs(60),
-        "kcl-bridge delivered the next 10",
-        || async { all_received(&received(&out), &second) },
+        "kcl-bridge resumed after Java's checkpoints",
     )
     .await;
-    let got = received(&out);
-    assert_eq!(
-        got.len() - before,
-        10,
-        "kcl-bridge resumed after Java's checkpoints: {:?}",
-        &got[before..]
-    );
     assert!(
         bridge.log().contains("taking over a KCL 3.x application"),
         "{}",
@@ -206,29 +225,19 @@ async fn java_then_kcl_bridge_then_java() {
 
     // (b) Java resumes from kcl-bridge's checkpoints (the leases were released).
     let third = put_records(&k, &app, 30..40).await;
-    let before = received(&out).len();
-    let mut java = start(
+    let mut java = start_and_resume(
         dir.path(),
         "java2",
         true,
         &properties(&moto.endpoint, &app, "java-2", ""),
         &out,
-    );
-    eventually(
+        &third,
         Duration::from_secs(120),
-        "Java delivered the last 10",
-        || async { all_received(&received(&out), &third) },
+        "Java resumed after kcl-bridge's checkpoints",
     )
     .await;
-    let got = received(&out);
-    assert_eq!(
-        got.len() - before,
-        10,
-        "Java resumed after kcl-bridge's checkpoints: {:?}",
-        &got[before..]
-    );
     assert!(
-        all_received(&got, &[first, second, third].concat()),
+        all_received(&received(&out), &[first, second, third].concat()),
         "a record was lost"
     );
     java.signal(nix::sys::signal::Signal::SIGTERM);
