@@ -102,6 +102,14 @@ fn is_condition_failure<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> bool 
     e.code() == Some("ConditionalCheckFailedException")
 }
 
+/// A KCL 3.x row's last-update time (`lut`, epoch seconds, possibly fractional), whole seconds.
+fn last_update(item: &HashMap<String, AttributeValue>) -> Option<i64> {
+    item.get("lut")
+        .and_then(|v| v.as_n().ok())
+        .and_then(|v| v.parse::<f64>().ok())
+        .map(|v| v as i64)
+}
+
 /// Decodes a row; `Err(row)` for rows that are not leases (§1.3 Rec.).
 fn decode(item: &HashMap<String, AttributeValue>) -> Result<Lease, OtherRow> {
     let str_attr = |k: &str| item.get(k).and_then(|v| v.as_s().ok()).cloned();
@@ -126,11 +134,7 @@ fn decode(item: &HashMap<String, AttributeValue>) -> Result<Lease, OtherRow> {
             key,
             entity_type,
             client_version: str_attr("cv"),
-            last_update: item
-                .get("lut")
-                .and_then(|v| v.as_n().ok())
-                .and_then(|v| v.parse::<f64>().ok())
-                .map(|v| v as i64),
+            last_update: last_update(item),
         });
     };
     let hash_range = match (
@@ -356,11 +360,7 @@ impl DynamoLeaseTable {
                         .map(str::to_owned)
                         .or_else(|| str_attr("entityType")),
                     client_version: str_attr("cv"),
-                    last_update: item
-                        .get("lut")
-                        .and_then(|v| v.as_n().ok())
-                        .and_then(|v| v.parse::<f64>().ok())
-                        .map(|v| v as i64),
+                    last_update: last_update(&item),
                 });
             }
         }
