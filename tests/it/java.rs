@@ -129,6 +129,38 @@ fn all_received(got: &[(String, String)], put: &[(String, String, String)]) -> b
         .all(|p| got.iter().any(|g| g.0 == p.0 && g.1 == p.1))
 }
 
+/// One test's world: moto behind hypercorn, its clients, a new stream, a work directory and the
+/// file the children write what they receive to.
+struct World {
+    moto: MotoH2,
+    k: aws_sdk_kinesis::Client,
+    d: aws_sdk_dynamodb::Client,
+    app: String,
+    dir: tempfile::TempDir,
+    out: std::path::PathBuf,
+}
+
+impl World {
+    /// A stream (and application) named `<prefix>-<uuid>` with `shards` shards.
+    async fn new(prefix: &str, shards: i32) -> World {
+        let moto = MotoH2::start();
+        let k = aws_sdk_kinesis::Client::new(&moto.sdk());
+        let d = aws_sdk_dynamodb::Client::new(&moto.sdk());
+        let app = unique(prefix);
+        create_stream(&k, &app, shards).await;
+        let dir = workdir();
+        let out = dir.path().join("received.tsv");
+        World {
+            moto,
+            k,
+            d,
+            app,
+            dir,
+            out,
+        }
+    }
+}
+
 /// Starts a daemon after the previous one stopped, and waits until it has delivered `batch`: every
 /// record of it, and nothing more (it resumed exactly after the previous one's checkpoints).
 #[allow(clippy::too_many_arguments)]
@@ -162,14 +194,15 @@ async fn start_and_resume(
 /// no loss. (b) The reverse: kcl-bridge stops, Java resumes from kcl-bridge's checkpoints.
 #[tokio::test(flavor = "multi_thread")]
 async fn java_then_kcl_bridge_then_java() {
-    let moto = MotoH2::start();
-    let k = aws_sdk_kinesis::Client::new(&moto.sdk());
-    let d = aws_sdk_dynamodb::Client::new(&moto.sdk());
-    let app = unique("handover");
-    create_stream(&k, &app, 2).await;
+    let World {
+        moto,
+        k,
+        d,
+        app,
+        dir,
+        out,
+    } = World::new("handover", 2).await;
     let first = put_records(&k, &app, 0..20).await;
-    let dir = workdir();
-    let out = dir.path().join("received.tsv");
 
     // (a) Java, default (3.x) mode, consumes the first 20 and stops gracefully.
     let mut java = start(
@@ -249,13 +282,14 @@ async fn java_then_kcl_bridge_then_java() {
 /// with no record lost.
 #[tokio::test(flavor = "multi_thread")]
 async fn java_2x_compatible_and_kcl_bridge_share_and_fail_over() {
-    let moto = MotoH2::start();
-    let k = aws_sdk_kinesis::Client::new(&moto.sdk());
-    let d = aws_sdk_dynamodb::Client::new(&moto.sdk());
-    let app = unique("share");
-    create_stream(&k, &app, 4).await;
-    let dir = workdir();
-    let out = dir.path().join("received.tsv");
+    let World {
+        moto,
+        k,
+        d,
+        app,
+        dir,
+        out,
+    } = World::new("share", 4).await;
     let mut java = start(
         dir.path(),
         "java",
@@ -333,14 +367,15 @@ async fn java_2x_compatible_and_kcl_bridge_share_and_fail_over() {
 /// with the explanation.
 #[tokio::test(flavor = "multi_thread")]
 async fn beside_a_running_java_3x_worker_kcl_bridge_takes_nothing() {
-    let moto = MotoH2::start();
-    let k = aws_sdk_kinesis::Client::new(&moto.sdk());
-    let d = aws_sdk_dynamodb::Client::new(&moto.sdk());
-    let app = unique("v3live");
-    create_stream(&k, &app, 2).await;
+    let World {
+        moto,
+        k,
+        d,
+        app,
+        dir,
+        out,
+    } = World::new("v3live", 2).await;
     put_records(&k, &app, 0..10).await;
-    let dir = workdir();
-    let out = dir.path().join("received.tsv");
     let mut java = start(
         dir.path(),
         "java",
