@@ -5,7 +5,7 @@ kcl-bridge's own CPU and peak RSS (from /proc, children excluded), and idle cost
 Usage (after `cargo build --release` and `scripts/setup-test-env.sh`):
     .venv/bin/python3 benches/worker.py [--idle-seconds 60] [--daemon kcl-bridge|java] [--emulator moto|moto-h2]
 `--daemon java` runs the Java MultiLangDaemon (scripts/java/run-daemon.sh) instead, which needs
-`--emulator moto-h2` (moto behind hypercorn: Java's Kinesis client speaks only HTTP/2). For a
+`--emulator moto-h2` (moto behind hypercorn: Java's Kinesis client speaks only HTTP/2). `KCL_BRIDGE_BIN=path` runs another kcl-bridge build (for A/B runs). For a
 side-by-side comparison run both daemons with `--emulator moto-h2`. Both read the same properties
 (Java's start-up timers tuned to 1 s, metrics off). CPU and RSS are the daemon process's own
 (for Java, the JVM's), children excluded.
@@ -23,7 +23,7 @@ import time
 import boto3
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BIN = os.path.join(REPO, "target", "release", "kcl-bridge")
+BIN = os.environ.get("KCL_BRIDGE_BIN") or os.path.join(REPO, "target", "release", "kcl-bridge")
 PY = os.path.join(REPO, ".venv", "bin", "python3")
 APP = os.path.join(REPO, "tests", "apps", "kclpy_app.py")
 TICKS = os.sysconf("SC_CLK_TCK")

@@ -11,9 +11,12 @@ use aws_config::{BehaviorVersion, ConfigLoader, Region, SdkConfig};
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_sdk_kinesis::config::SharedHttpClient;
 use aws_smithy_http_client::tls;
-use tracing::info;
+use std::sync::Arc;
+use std::time::Duration;
+use tracing::{debug, info};
 
 use crate::config::{ClientSettings, Config, CredentialsProvider, CredentialsSpec};
+use crate::retrieval::direct::DirectGetRecords;
 
 /// Why the AWS clients could not be set up. Each names the key to change.
 #[derive(Debug, thiserror::Error)]
@@ -33,6 +36,9 @@ pub enum AwsSetupError {
 pub struct AwsClients {
     pub kinesis: aws_sdk_kinesis::Client,
     pub dynamodb: aws_sdk_dynamodb::Client,
+    /// GetRecords without the SDK's pipeline, on the Kinesis client's endpoint and credentials;
+    /// `None` where that endpoint or those credentials cannot be used directly.
+    pub direct_get_records: Option<Arc<DirectGetRecords>>,
 }
 
 /// The HTTP client every AWS call of the process goes through, credential providers included:
@@ -40,11 +46,15 @@ pub struct AwsClients {
 /// same client with aws-lc crypto; ring does the same job with far less code in the binary.
 pub fn http_client() -> SharedHttpClient {
     aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(
-            tls::rustls_provider::CryptoMode::Ring,
-        ))
+        .tls_provider(TLS)
         .build_https()
 }
+
+const TLS: tls::Provider = tls::Provider::Rustls(tls::rustls_provider::CryptoMode::Ring);
+/// As Java: a connection not made within 10 s, or a request not answered within 30 s, is
+/// abandoned and retried.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// `aws_config::defaults` with this process's HTTP client. Every `SdkConfig` must come from here:
 /// no HTTP client is compiled into the SDK, so a config without one fails on its first call.
@@ -71,13 +81,89 @@ pub async fn clients(config: &Config) -> Result<AwsClients, AwsSetupError> {
         &http,
     )
     .await?;
+    let direct_get_records = direct_get_records(&kinesis_conf).await.map(Arc::new);
     let kinesis = aws_sdk_kinesis::Client::from_conf(
         aws_sdk_kinesis::config::Builder::from(&kinesis_conf).build(),
     );
     let dynamodb = aws_sdk_dynamodb::Client::from_conf(
         aws_sdk_dynamodb::config::Builder::from(&dynamodb_conf).build(),
     );
-    Ok(AwsClients { kinesis, dynamodb })
+    Ok(AwsClients {
+        kinesis,
+        dynamodb,
+        direct_get_records,
+    })
+}
+
+/// The Kinesis endpoint URL the SDK's client takes from `conf`: one set in code (the properties
+/// file) wins; else `AWS_ENDPOINT_URL_KINESIS` or a profile's `services` section; else
+/// `AWS_ENDPOINT_URL`. The same order as `aws_sdk_kinesis::config::Builder::from(&SdkConfig)`.
+fn kinesis_endpoint_url(conf: &SdkConfig) -> Option<String> {
+    if conf.get_origin("endpoint_url").is_client_config() {
+        return conf.endpoint_url().map(str::to_owned);
+    }
+    let key = aws_types::service_config::ServiceConfigKey::builder()
+        .service_id("Kinesis")
+        .env("AWS_ENDPOINT_URL")
+        .profile("endpoint_url")
+        .build()
+        .ok()?;
+    conf.service_config()
+        .and_then(|c| c.load_config(key))
+        .or_else(|| conf.endpoint_url().map(str::to_owned))
+}
+
+/// GetRecords sent directly, on the endpoint the SDK's own rules give GetRecords for `conf`;
+/// `None` without credentials (anonymous) or where the endpoint asks for anything but plain
+/// SigV4 in the client's region.
+async fn direct_get_records(conf: &SdkConfig) -> Option<DirectGetRecords> {
+    use aws_sdk_kinesis::config::endpoint::{DefaultResolver, Params, ResolveEndpoint};
+    let provider = conf.credentials_provider()?;
+    let region = conf.region()?.to_string();
+    let params = Params::builder()
+        .region(region.clone())
+        .set_use_fips(conf.use_fips())
+        .set_use_dual_stack(conf.use_dual_stack())
+        .set_endpoint(kinesis_endpoint_url(conf))
+        .account_id_endpoint_mode(
+            conf.account_id_endpoint_mode()
+                .cloned()
+                .unwrap_or_default()
+                .to_string(),
+        )
+        .operation_type("data")
+        .build()
+        .ok()?;
+    let endpoint = match DefaultResolver::new().resolve_endpoint(&params).await {
+        Ok(e) => e,
+        Err(e) => {
+            debug!(error = %e, "no endpoint for direct GetRecords: the SDK sends every call");
+            return None;
+        }
+    };
+    if endpoint.headers().next().is_some() || !endpoint.properties().is_empty() {
+        debug!(
+            ?endpoint,
+            "the Kinesis endpoint has properties of its own: the SDK sends every call"
+        );
+        return None;
+    }
+    let http = aws_smithy_http_client::Connector::builder()
+        .connector_settings(
+            aws_smithy_runtime_api::client::http::HttpConnectorSettings::builder()
+                .connect_timeout(CONNECT_TIMEOUT)
+                .read_timeout(ATTEMPT_TIMEOUT)
+                .build(),
+        )
+        .sleep_impl(aws_smithy_async::rt::sleep::TokioSleep::new())
+        .tls_provider(TLS)
+        .build();
+    Some(DirectGetRecords::new(
+        Box::new(http),
+        endpoint.url().to_owned(),
+        region,
+        provider,
+    ))
 }
 
 /// The shared configuration of one client: region, credentials, endpoint.
@@ -105,8 +191,8 @@ async fn client_config(
         .region(region.clone())
         .timeout_config(
             aws_config::timeout::TimeoutConfig::builder()
-                .connect_timeout(std::time::Duration::from_secs(10))
-                .operation_attempt_timeout(std::time::Duration::from_secs(30))
+                .connect_timeout(CONNECT_TIMEOUT)
+                .operation_attempt_timeout(ATTEMPT_TIMEOUT)
                 .build(),
         )
         .stalled_stream_protection(

@@ -6,6 +6,10 @@
 use aws_sdk_kinesis::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_kinesis::types::ShardIteratorType;
 use aws_sdk_kinesis::Client;
+use std::sync::Arc;
+use tracing::debug;
+
+use super::direct::{Attempt, DirectGetRecords};
 
 use crate::lease::HashKeyRange;
 use crate::protocol::Record;
@@ -38,8 +42,12 @@ where
     R: std::fmt::Debug + Send + Sync + 'static,
 {
     let code = e.code().unwrap_or_default().to_owned();
-    let text = DisplayErrorContext(&e).to_string();
-    match code.as_str() {
+    classify(&code, DisplayErrorContext(&e).to_string())
+}
+
+/// A Kinesis error code (the short name) and its text, as the caller reacts to it.
+pub(crate) fn classify(code: &str, text: String) -> KinesisError {
+    match code {
         "ExpiredIteratorException" => KinesisError::ExpiredIterator,
         "ProvisionedThroughputExceededException"
         | "LimitExceededException"
@@ -98,9 +106,14 @@ pub struct Batch {
 
 fn range(r: Option<&aws_sdk_kinesis::types::HashKeyRange>) -> Option<HashKeyRange> {
     let r = r?;
+    hash_range(r.starting_hash_key(), r.ending_hash_key())
+}
+
+/// A hash key range from its two decimal bounds.
+pub(crate) fn hash_range(start: &str, end: &str) -> Option<HashKeyRange> {
     Some(HashKeyRange {
-        start: r.starting_hash_key().parse().ok()?,
-        end: r.ending_hash_key().parse().ok()?,
+        start: start.parse().ok()?,
+        end: end.parse().ok()?,
     })
 }
 
@@ -109,6 +122,8 @@ fn range(r: Option<&aws_sdk_kinesis::types::HashKeyRange>) -> Option<HashKeyRang
 pub struct KinesisStream {
     client: Client,
     stream: String,
+    /// GetRecords without the SDK's request pipeline, when the set-up allows it.
+    direct: Option<Arc<DirectGetRecords>>,
 }
 
 impl KinesisStream {
@@ -116,7 +131,14 @@ impl KinesisStream {
         KinesisStream {
             client,
             stream: stream.into(),
+            direct: None,
         }
+    }
+
+    /// Sends GetRecords through `direct` first (see `retrieval::direct`).
+    pub fn with_direct(mut self, direct: Option<Arc<DirectGetRecords>>) -> Self {
+        self.direct = direct;
+        self
     }
 
     pub fn name(&self) -> &str {
@@ -186,8 +208,26 @@ impl KinesisStream {
             .ok_or_else(|| KinesisError::NotFound(format!("no iterator for {shard}")))
     }
 
-    /// One GetRecords call.
+    /// One GetRecords call: directly when that path is on, through the SDK when it is off or
+    /// cannot complete the call.
     pub async fn get_records(&self, iterator: &str, limit: u32) -> Result<Batch, KinesisError> {
+        let Some(direct) = self.direct.as_ref().filter(|d| d.enabled()) else {
+            return self.sdk_get_records(iterator, limit).await;
+        };
+        match direct.get_records(iterator, limit).await {
+            Attempt::Done(result) => result,
+            Attempt::Fallback { reason, suspect } => {
+                debug!(%reason, "GetRecords goes through the SDK this time");
+                let result = self.sdk_get_records(iterator, limit).await;
+                if suspect && result.is_ok() {
+                    direct.disable(&reason);
+                }
+                result
+            }
+        }
+    }
+
+    async fn sdk_get_records(&self, iterator: &str, limit: u32) -> Result<Batch, KinesisError> {
         let out = self
             .client
             .get_records()

@@ -1,4 +1,5 @@
-//! Record retrieval from Kinesis: the polling calls (`kinesis`) and KPL de-aggregation (`kpl`).
+//! Record retrieval from Kinesis: the polling calls (`kinesis`, with GetRecords sent directly by `direct`) and KPL de-aggregation (`kpl`).
 
+pub mod direct;
 pub mod kinesis;
 pub mod kpl;

@@ -103,7 +103,8 @@ pub async fn run(
     }
     let clients = aws::clients(&config).await?;
     let table = DynamoLeaseTable::new(clients.dynamodb, config.lease_table_name());
-    let stream = KinesisStream::new(clients.kinesis, config.stream_name.clone());
+    let stream = KinesisStream::new(clients.kinesis, config.stream_name.clone())
+        .with_direct(clients.direct_get_records);
     let token = CancellationToken::new();
     let mut coordinator = Coordinator {
         settings: ShardSettings {

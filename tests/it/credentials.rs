@@ -85,6 +85,12 @@ async fn consumes_with(moto: &Moto, name: &str, provider: &str, env: &[(&str, St
     let k = moto.kinesis();
     create_stream(&k, name, 1).await;
     put_records(&k, name, 0..3).await;
+    consume(moto, name, provider, env).await;
+}
+
+/// Runs the worker on the existing 3-record stream `name` until it consumed all three, then
+/// stops it; returns its log.
+async fn consume(moto: &Moto, name: &str, provider: &str, env: &[(&str, String)]) -> String {
     let dir = workdir();
     let out = dir.path().join("received.tsv");
     let props = dir.path().join("app.properties");
@@ -137,6 +143,7 @@ async fn consumes_with(moto: &Moto, name: &str, provider: &str, env: &[(&str, St
     w.signal(nix::sys::signal::Signal::SIGTERM);
     assert_eq!(w.wait(Duration::from_secs(20)), 0, "{}", w.log());
     assert_eq!(lines(&out), 3, "each record once");
+    w.log()
 }
 
 fn lines(path: &Path) -> usize {
@@ -245,4 +252,68 @@ async fn credentials_from_imds_container_endpoint_sts_and_the_default_chain() {
         ],
     )
     .await;
+}
+
+/// The signatures themselves, checked: moto verifies SigV4 once `INITIAL_NO_AUTH_ACTION_COUNT`
+/// is set (it recomputes each request's signature from the IAM user's secret). Every call the
+/// worker makes — DynamoDB and Kinesis through the SDK, GetRecords sent directly
+/// (`retrieval::direct`) — must pass, and the direct path must stay on: a GetRecords it got
+/// wrong and the SDK then got right switches it off with a WARN.
+#[tokio::test(flavor = "multi_thread")]
+async fn every_request_is_signed_correctly_and_get_records_goes_direct() {
+    // The first three calls (the IAM set-up below) are free; every later one is checked.
+    let moto = Moto::start_with(&[("INITIAL_NO_AUTH_ACTION_COUNT", "3")]);
+    let setup = r#"
+import sys, boto3
+ep = sys.argv[1]
+iam = boto3.client("iam", endpoint_url=ep, region_name="us-east-1",
+                   aws_access_key_id="setup", aws_secret_access_key="setup")
+iam.create_user(UserName="consumer")
+iam.put_user_policy(UserName="consumer", PolicyName="all", PolicyDocument=
+    '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}')
+key = iam.create_access_key(UserName="consumer")["AccessKey"]
+k = boto3.client("kinesis", endpoint_url=ep, region_name="us-east-1",
+                 aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"])
+k.create_stream(StreamName="signed", ShardCount=1)
+k.get_waiter("stream_exists").wait(StreamName="signed", WaiterConfig={"Delay": 0.1})
+for i in range(3):
+    k.put_record(StreamName="signed", Data=b"record-%d" % i, PartitionKey="pk")
+try:
+    boto3.client("kinesis", endpoint_url=ep, region_name="us-east-1", aws_access_key_id=key["AccessKeyId"],
+                 aws_secret_access_key="wrong").list_streams()
+    print("moto accepted a wrong secret", file=sys.stderr)
+    sys.exit(1)
+except Exception as e:
+    assert "signature" in str(e).lower(), e
+print(key["AccessKeyId"], key["SecretAccessKey"])
+"#;
+    let out = Command::new(harness::venv_python())
+        .args(["-c", setup, &moto.endpoint])
+        .output()
+        .expect("run the IAM set-up");
+    assert!(
+        out.status.success(),
+        "IAM set-up failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let (id, secret) = stdout.trim().split_once(' ').expect("key id and secret");
+    let log = consume(
+        &moto,
+        "signed",
+        "DefaultCredentialsProvider",
+        &[
+            ("AWS_ACCESS_KEY_ID", id.to_owned()),
+            ("AWS_SECRET_ACCESS_KEY", secret.to_owned()),
+        ],
+    )
+    .await;
+    assert!(
+        log.contains("GetRecords is sent as one signed request"),
+        "the direct GetRecords path was set up:\n{log}"
+    );
+    assert!(
+        !log.contains("succeeded through the SDK"),
+        "no GetRecords had to be rescued by the SDK:\n{log}"
+    );
 }

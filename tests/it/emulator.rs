@@ -19,6 +19,11 @@ pub struct Moto {
 
 impl Moto {
     pub fn start() -> Moto {
+        Moto::start_with(&[])
+    }
+
+    /// With extra environment for moto (e.g. `INITIAL_NO_AUTH_ACTION_COUNT`).
+    pub fn start_with(env: &[(&str, &str)]) -> Moto {
         let exe = harness::repo().join(".venv/bin/moto_server");
         assert!(
             exe.exists(),
@@ -27,6 +32,7 @@ impl Moto {
         );
         let mut child = Command::new(exe)
             .args(["-H", "127.0.0.1", "-p", "0"])
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
