@@ -4,6 +4,7 @@
 # Usage: [APP=path/to/processor.py] benches/replay.sh [RECORDS] [RECORD_BYTES] [SHARDS]
 #        (defaults: the trivial benches/trivial_kclpy_app.py, 40000 1024 4)
 # Needs: cargo build --release; scripts/setup-test-env.sh (for .venv with amazon_kclpy).
+# KCL_BRIDGE_BIN=path runs another build (A/B); WRAP="perf record ..." profiles it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 records=${1:-40000}; size=${2:-1024}; shards=${3:-4}
@@ -26,7 +27,7 @@ initialPositionInStream = TRIM_HORIZON
 maxRecords = 1000
 PROPS
 start=$(date +%s.%N)
-KCL_BRIDGE_LOG=warn ${WRAP:-} target/release/kcl-bridge replay "$work/app.properties" --records "$work/records.jsonl" --json > "$work/report.json"
+KCL_BRIDGE_LOG=warn ${WRAP:-} "${KCL_BRIDGE_BIN:-target/release/kcl-bridge}" replay "$work/app.properties" --records "$work/records.jsonl" --json > "$work/report.json"
 end=$(date +%s.%N)
 python3 - "$work/report.json" "$start" "$end" "$records" "$size" <<'PY'
 import json, sys

@@ -287,23 +287,11 @@ fn replay(args: ReplayArgs) -> ExitCode {
         Ok(l) => l,
         Err(code) => return code,
     };
-    let text = match std::fs::read(&args.records) {
-        Ok(bytes) => match String::from_utf8(bytes) {
-            Ok(t) => t,
-            Err(e) => return fail(format!("{}: not UTF-8 text: {e}", args.records.display())),
-        },
-        Err(e) => {
-            return fail(format!(
-                "cannot read records file {}: {e}",
-                args.records.display()
-            ))
-        }
-    };
     let now_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0);
-    let shards = match replay::parse_records(&args.records, &text, now_ms) {
+    let shards = match replay::read_records(&args.records, now_ms) {
         Ok(s) => s,
         Err(e) => return fail(e),
     };

@@ -44,7 +44,7 @@ pub enum EndMode {
 
 /// A records file that cannot be used: which line and why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{}:{line}: {message}", file.display())]
+#[error("{}{}: {message}", file.display(), if *line > 0 { format!(":{line}") } else { String::new() })]
 pub struct RecordsError {
     pub file: PathBuf,
     /// 1-based; 0 when the problem is not on one line.
@@ -114,13 +114,105 @@ pub fn parse_records(file: &Path, text: &str, now_ms: i64) -> Result<ShardRecord
             }
         }
     }
-    let mut shards = ShardRecords::new();
-    let mut payloads = PayloadArena::default();
-    let mut scratch = Vec::new();
+    let mut parser = LineParser::new(file, now_ms);
     for (index, line) in text.lines().enumerate() {
-        let number = index + 1;
+        parser.line(index + 1, line)?;
+    }
+    parser.finish()
+}
+
+/// Reads and parses a records file as [`parse_records`] does, streaming a JSON-lines file through
+/// a small buffer (the file is never held whole: no copy of it, no page faults for it). Only
+/// `aws kinesis get-records` output — one JSON document, which a JSON-lines file's first line
+/// never is — is read whole.
+pub fn read_records(file: &Path, now_ms: i64) -> Result<ShardRecords, RecordsError> {
+    use std::io::{BufRead, Read};
+    let err = |line: usize, message: String| RecordsError {
+        file: file.to_owned(),
+        line,
+        message,
+    };
+    let io = |line: usize| {
+        move |e: std::io::Error| err(line, format!("cannot read the records file: {e}"))
+    };
+    let opened = std::fs::File::open(file).map_err(io(0))?;
+    let mut reader = std::io::BufReader::with_capacity(256 << 10, opened);
+    let mut buf = Vec::new();
+    let mut number = 0;
+    // The first line that is not blank decides.
+    let mut head = Vec::new();
+    loop {
+        buf.clear();
+        if reader.read_until(b'\n', &mut buf).map_err(io(number + 1))? == 0 {
+            break;
+        }
+        number += 1;
+        head.extend_from_slice(&buf);
+        if !buf.trim_ascii().is_empty() {
+            break;
+        }
+    }
+    let is_record_line = matches!(
+        serde_json::from_slice::<serde_json::Value>(buf.trim_ascii()),
+        Ok(serde_json::Value::Object(map)) if !map.contains_key("Records")
+    );
+    if !is_record_line {
+        reader.read_to_end(&mut head).map_err(io(0))?;
+        let text = String::from_utf8(head).map_err(|e| err(0, format!("not UTF-8 text: {e}")))?;
+        return parse_records(file, &text, now_ms);
+    }
+    let mut parser = LineParser::new(file, now_ms);
+    loop {
+        let line =
+            std::str::from_utf8(&buf).map_err(|e| err(number, format!("not UTF-8 text: {e}")))?;
+        let line = line.strip_suffix('\n').unwrap_or(line);
+        parser.line(number, line.strip_suffix('\r').unwrap_or(line))?;
+        buf.clear();
+        if reader.read_until(b'\n', &mut buf).map_err(io(number + 1))? == 0 {
+            break;
+        }
+        number += 1;
+    }
+    parser.finish()
+}
+
+/// The JSON-lines format, a line at a time.
+struct LineParser<'f> {
+    file: &'f Path,
+    now_ms: i64,
+    shards: ShardRecords,
+    payloads: PayloadArena,
+    scratch: Vec<u8>,
+}
+
+impl<'f> LineParser<'f> {
+    fn new(file: &'f Path, now_ms: i64) -> Self {
+        LineParser {
+            file,
+            now_ms,
+            shards: ShardRecords::new(),
+            payloads: PayloadArena::default(),
+            scratch: Vec::new(),
+        }
+    }
+
+    /// Line `number` (1-based), without its terminator.
+    fn line(&mut self, number: usize, line: &str) -> Result<(), RecordsError> {
+        let file = self.file;
+        let err = |line: usize, message: String| RecordsError {
+            file: file.to_owned(),
+            line,
+            message,
+        };
+        let LineParser {
+            shards,
+            payloads,
+            scratch,
+            now_ms,
+            ..
+        } = self;
         if line.trim().is_empty() {
-            continue;
+            return Ok(());
         }
         let parsed: RecordLine =
             serde_json::from_str(line).map_err(|e| err(number, format!("not a record: {e}")))?;
@@ -130,7 +222,7 @@ pub fn parse_records(file: &Path, text: &str, now_ms: i64) -> Result<ShardRecord
                 let b64 = b64.trim();
                 scratch.clear();
                 if base64_simd::STANDARD
-                    .decode_append(b64, &mut scratch)
+                    .decode_append(b64, &mut *scratch)
                     .is_err()
                 {
                     // The SIMD decoder is as strict as this one, which says what is wrong.
@@ -143,7 +235,7 @@ pub fn parse_records(file: &Path, text: &str, now_ms: i64) -> Result<ShardRecord
                         format!("dataBase64 is not valid base64: {why}"),
                     ));
                 }
-                payloads.push(&scratch)
+                payloads.push(scratch)
             }
             (Some(_), Some(_)) => {
                 return Err(err(
@@ -178,7 +270,7 @@ pub fn parse_records(file: &Path, text: &str, now_ms: i64) -> Result<ShardRecord
                 .unwrap_or_else(|| DEFAULT_PARTITION_KEY.to_owned()),
             sequence_number,
             sub_sequence_number: parsed.sub_sequence_number.unwrap_or(0),
-            approximate_arrival_timestamp: parsed.approximate_arrival_timestamp.unwrap_or(now_ms),
+            approximate_arrival_timestamp: parsed.approximate_arrival_timestamp.unwrap_or(*now_ms),
         };
         if let Some(prev) = records.last() {
             if position(&record) <= position(prev) {
@@ -195,11 +287,19 @@ pub fn parse_records(file: &Path, text: &str, now_ms: i64) -> Result<ShardRecord
             }
         }
         records.push(record);
+        Ok(())
     }
-    if shards.is_empty() {
-        return Err(err(0, "the file holds no records".into()));
+
+    fn finish(self) -> Result<ShardRecords, RecordsError> {
+        if self.shards.is_empty() {
+            return Err(RecordsError {
+                file: self.file.to_owned(),
+                line: 0,
+                message: "the file holds no records".into(),
+            });
+        }
+        Ok(self.shards)
     }
-    Ok(shards)
 }
 
 /// Record payloads stored in shared blocks of about 1 MiB: one allocation per block instead of
@@ -582,6 +682,94 @@ impl ShardSession {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `read_records` on `bytes` written to a file named `r.jsonl`.
+    fn read(bytes: &[u8]) -> Result<ShardRecords, RecordsError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.jsonl");
+        std::fs::write(&path, bytes).unwrap();
+        read_records(&path, 1_700_000_000_000).map_err(|e| RecordsError {
+            file: PathBuf::from("r.jsonl"),
+            ..e
+        })
+    }
+
+    fn same(a: &ShardRecords, b: &ShardRecords) {
+        assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>());
+        for (shard, records) in a {
+            let other = &b[shard];
+            assert_eq!(records.len(), other.len(), "{shard}");
+            for (x, y) in records.iter().zip(other) {
+                assert_eq!(
+                    (
+                        &x.data,
+                        &x.partition_key,
+                        &x.sequence_number,
+                        x.sub_sequence_number,
+                        x.approximate_arrival_timestamp
+                    ),
+                    (
+                        &y.data,
+                        &y.partition_key,
+                        &y.sequence_number,
+                        y.sub_sequence_number,
+                        y.approximate_arrival_timestamp
+                    )
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn streaming_a_file_reads_what_parsing_its_text_reads() {
+        let mut text = String::from("\n\r\n");
+        for i in 0..3000 {
+            // Lines longer than the read buffer's share, CRLF and LF endings, blank lines.
+            let data = "x".repeat(i % 700);
+            let end = if i % 3 == 0 { "\r\n" } else { "\n" };
+            text.push_str(&format!(
+                r#"{{"data":"{data}","shardId":"s{}","partitionKey":"p{i}"}}{end}"#,
+                i % 3
+            ));
+            if i % 100 == 0 {
+                text.push('\n');
+            }
+        }
+        text.push_str(r#"{"dataBase64":"aGVsbG8=","shardId":"s0"}"#); // no final newline
+        let streamed = read(text.as_bytes()).unwrap();
+        same(&streamed, &parse(&text).unwrap());
+        assert_eq!(streamed["s0"].len(), 1001);
+        assert_eq!(&streamed["s0"].last().unwrap().data[..], b"hello");
+    }
+
+    #[test]
+    fn get_records_output_is_read_whole() {
+        let pretty = "{\n  \"Records\": [\n    {\"Data\": \"aGk=\", \"PartitionKey\": \"pk\", \"SequenceNumber\": \"49\"}\n  ]\n}\n";
+        let compact = r#"{"Records":[{"Data":"aGk=","PartitionKey":"pk","SequenceNumber":"49"}]}"#;
+        for text in [pretty, compact] {
+            let r = read(text.as_bytes()).unwrap();
+            same(&r, &parse(text).unwrap());
+            assert_eq!(&r[DEFAULT_SHARD_ID][0].data[..], b"hi");
+        }
+    }
+
+    #[test]
+    fn a_streamed_file_names_its_bad_line() {
+        let e = read(b"{\"data\":\"a\"}\n\n{\"data\":\"b\"}\n{\"data\":\n").unwrap_err();
+        assert_eq!(e.line, 4, "{e}");
+        assert!(e.to_string().starts_with("r.jsonl:4: not a record"), "{e}");
+        let e = read(b"{\"data\":\"a\"}\n{\"data\":\"\xe9\"}\n").unwrap_err();
+        assert_eq!(e.line, 2, "{e}");
+        assert!(e.message.contains("not UTF-8"), "{e}");
+        let e = read(b"\n\n").unwrap_err();
+        assert_eq!(e.to_string(), "r.jsonl: the file holds no records");
+        let e = read_records(Path::new("/no/such/records.jsonl"), 0).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("/no/such/records.jsonl: cannot read the records file"),
+            "{e}"
+        );
+    }
 
     fn parse(text: &str) -> Result<ShardRecords, RecordsError> {
         parse_records(Path::new("r.jsonl"), text, 1_700_000_000_000)
