@@ -11,12 +11,13 @@
 //! What it leaves to the SDK: everything it does not understand. A transport error, a timeout, a
 //! 5xx, an authentication error or a body that does not parse sends the same call through the
 //! SDK (which retries, corrects clock skew, refreshes credentials and words the error). If the SDK
-//! then succeeds where this path got a 4xx, this path is wrong for this environment and is
-//! switched off for the rest of the process with one WARN. Service errors that prove the request
+//! then succeeds where this path got a 4xx — or, for any other failure, three times in a row —
+//! this path is wrong for this environment and is switched off for the rest of the process with
+//! one WARN. Service errors that prove the request
 //! was read and authenticated (expired iterator, throttling, not found, ...) are answered here.
 
 use std::borrow::Cow;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::{Duration, SystemTime};
 
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
@@ -45,6 +46,9 @@ const REFRESH_BEFORE_EXPIRY: Duration = Duration::from_secs(300);
 /// Credentials that carry no expiry (environment, profile files) are read again this often, as
 /// the SDK's credentials cache does.
 const REFRESH_UNEXPIRING: Duration = Duration::from_secs(900);
+/// Calls in a row that failed here for reasons not this path's own (transport, 5xx) and then
+/// succeeded through the SDK, after which this path is switched off anyway.
+const RESCUES_BEFORE_GIVING_UP: u32 = 3;
 
 /// The outcome of one direct attempt.
 #[derive(Debug)]
@@ -80,6 +84,8 @@ pub struct DirectGetRecords {
     provider: SharedCredentialsProvider,
     cached: tokio::sync::Mutex<Option<Cached>>,
     enabled: AtomicBool,
+    /// Calls in a row the SDK completed after this path failed.
+    rescues: AtomicU32,
 }
 
 impl DirectGetRecords {
@@ -101,6 +107,7 @@ impl DirectGetRecords {
             provider,
             cached: tokio::sync::Mutex::new(None),
             enabled: AtomicBool::new(true),
+            rescues: AtomicU32::new(0),
         }
     }
 
@@ -108,8 +115,18 @@ impl DirectGetRecords {
         self.enabled.load(Ordering::Relaxed)
     }
 
+    /// The SDK completed a call this path failed. A failure that may be this path's own
+    /// (`suspect`, a 4xx) switches it off at once; any other after [`RESCUES_BEFORE_GIVING_UP`]
+    /// in a row.
+    pub fn rescued(&self, reason: &str, suspect: bool) {
+        let in_a_row = self.rescues.fetch_add(1, Ordering::Relaxed) + 1;
+        if suspect || in_a_row >= RESCUES_BEFORE_GIVING_UP {
+            self.disable(reason);
+        }
+    }
+
     /// Switches this path off for the rest of the process: the SDK did what it could not.
-    pub fn disable(&self, reason: &str) {
+    fn disable(&self, reason: &str) {
         if self.enabled.swap(false, Ordering::Relaxed) {
             warn!(
                 reason,
@@ -198,6 +215,9 @@ impl DirectGetRecords {
             }
         };
         let attempt = answer(status, error_type.as_deref(), &body);
+        if matches!(attempt, Attempt::Done(_)) {
+            self.rescues.store(0, Ordering::Relaxed);
+        }
         if matches!(attempt, Attempt::Fallback { suspect: true, .. }) {
             // Perhaps the credentials were rotated early: fetch them anew next time.
             self.forget_credentials().await;
@@ -555,6 +575,49 @@ mod tests {
             answer(200, None, b"not json"),
             Attempt::Fallback { suspect: true, .. }
         ));
+    }
+
+    #[derive(Debug)]
+    struct NoHttp;
+
+    impl HttpConnector for NoHttp {
+        fn call(
+            &self,
+            _: HttpRequest,
+        ) -> aws_smithy_runtime_api::client::http::HttpConnectorFuture {
+            unreachable!("no request in this test")
+        }
+    }
+
+    fn direct() -> DirectGetRecords {
+        DirectGetRecords::new(
+            Box::new(NoHttp),
+            "http://127.0.0.1:1".into(),
+            "us-east-1".into(),
+            SharedCredentialsProvider::new(Credentials::new("id", "secret", None, None, "test")),
+        )
+    }
+
+    #[test]
+    fn a_4xx_the_sdk_got_past_switches_the_path_off_at_once() {
+        let d = direct();
+        d.rescued("HTTP 403", true);
+        assert!(!d.enabled());
+    }
+
+    #[test]
+    fn other_failures_switch_it_off_only_when_the_sdk_keeps_succeeding() {
+        let d = direct();
+        d.rescued("HTTP 500", false);
+        d.rescued("timeout", false);
+        assert!(d.enabled());
+        // A call this path completed starts the count again.
+        d.rescues.store(0, Ordering::Relaxed);
+        d.rescued("HTTP 500", false);
+        d.rescued("HTTP 500", false);
+        assert!(d.enabled());
+        d.rescued("HTTP 500", false);
+        assert!(!d.enabled());
     }
 
     #[test]

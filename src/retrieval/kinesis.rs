@@ -219,8 +219,8 @@ impl KinesisStream {
             Attempt::Fallback { reason, suspect } => {
                 debug!(%reason, "GetRecords goes through the SDK this time");
                 let result = self.sdk_get_records(iterator, limit).await;
-                if suspect && result.is_ok() {
-                    direct.disable(&reason);
+                if result.is_ok() {
+                    direct.rescued(&reason, suspect);
                 }
                 result
             }
