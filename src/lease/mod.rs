@@ -33,8 +33,8 @@ pub use sync::{
     merge_child_readiness, parents_done, MergeReadiness, Shard,
 };
 pub use taker::{
-    compute_leases_to_take, Chooser, IdleReason, KeyOrder, Observed, RandomChooser, TakeAction,
-    TakePlan, TakerSettings,
+    compute_leases_to_take, others_hold_or_free, Chooser, IdleReason, KeyOrder, Observed,
+    RandomChooser, TakeAction, TakePlan, TakerSettings,
 };
 pub use timing::{lease_discoverer_period, renewal_period, taker_period, EPSILON};
 

@@ -108,6 +108,15 @@ impl Chooser for RandomChooser {
     }
 }
 
+/// Whether a scan that found `leases` says a lease may be released to `me` before the next full
+/// taker run: only a lease held by another worker can be released (a worker shutting down clears
+/// its owner), and an unowned one is there to take. When every lease is `me`'s, the quick scan at
+/// each renewal tick can only find what the full taker run finds anyway, so it is skipped until a
+/// scan shows another owner again.
+pub fn others_hold_or_free(me: &str, leases: &[Lease]) -> bool {
+    leases.iter().any(|l| l.owner.as_deref() != Some(me))
+}
+
 /// One scanned lease with its staleness as seen by this worker.
 #[derive(Debug, Clone, Copy)]
 pub struct Observed<'a> {

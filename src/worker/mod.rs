@@ -136,6 +136,7 @@ pub async fn run(
         shutdown: token.clone(),
         guard: Java3xGuard::default(),
         chooser: lease::RandomChooser::from_entropy(),
+        quick_scan_useful: true,
     };
     info!(worker_id = %coordinator.me, table = %coordinator.table.name(), stream = %coordinator.stream.name(), "starting");
     coordinator.initialize().await?;
@@ -156,6 +157,9 @@ struct Coordinator {
     shutdown: CancellationToken,
     guard: Java3xGuard,
     chooser: lease::RandomChooser,
+    /// Whether the last lease scan showed a lease this worker does not hold
+    /// ([`lease::others_hold_or_free`]): only then does each renewal tick scan for released leases.
+    quick_scan_useful: bool,
 }
 
 impl Coordinator {
@@ -291,13 +295,16 @@ impl Coordinator {
                 }
                 _ = renew.tick() => {
                     self.renew_all().await;
-                    self.take_leases(true).await?;
+                    if self.quick_scan_useful {
+                        self.take_leases(true).await?;
+                    }
                 }
                 _ = take.tick() => self.take_leases(false).await?,
                 _ = sync.tick() => {
                     match self.stream.list_shards().await {
                         Ok(shards) => match self.table.scan().await {
                             Ok(scan) => {
+                                self.quick_scan_useful = lease::others_hold_or_free(&self.me, &scan.leases);
                                 if let Err(e) = self.sync_shards(&shards, &scan.leases, scan.leases.is_empty()).await {
                                     warn!(error = %e, "shard sync failed");
                                 }
@@ -351,6 +358,7 @@ impl Coordinator {
         };
         let now = std::time::Instant::now();
         self.expiry.observe(&scan.leases, now);
+        self.quick_scan_useful = lease::others_hold_or_free(&self.me, &scan.leases);
         // The Java 3.x guard: KCL 3.5 keeps its metadata in the lease table, KCL 3.0–3.4 in two
         // tables of their own; read both on full runs, reuse the verdict on the fast path.
         if only_unowned {

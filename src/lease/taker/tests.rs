@@ -359,3 +359,19 @@ fn converges_from_ten_zero_to_five_five() {
     assert_eq!(runs, 5);
     assert_eq!(leases.iter().filter(|l| l.is_owned_by("me")).count(), 5);
 }
+
+#[test]
+fn quick_scan_is_useful_only_while_a_lease_is_not_ours() {
+    let mut free = owned("shardId-2", "me");
+    free.owner = None;
+    assert!(!others_hold_or_free("me", &[]));
+    assert!(!others_hold_or_free(
+        "me",
+        &[owned("shardId-0", "me"), owned("shardId-1", "me")]
+    ));
+    assert!(others_hold_or_free(
+        "me",
+        &[owned("shardId-0", "me"), owned("shardId-1", "other")]
+    ));
+    assert!(others_hold_or_free("me", &[owned("shardId-0", "me"), free]));
+}
