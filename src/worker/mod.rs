@@ -157,8 +157,10 @@ struct Coordinator {
     shutdown: CancellationToken,
     guard: Java3xGuard,
     chooser: lease::RandomChooser,
-    /// Whether the last lease scan showed a lease this worker does not hold
-    /// ([`lease::others_hold_or_free`]): only then does each renewal tick scan for released leases.
+    /// Whether some lease may be one this worker does not hold: set from every scan
+    /// ([`lease::others_hold_or_free`]), and set on any event that makes such a lease since (a
+    /// lease created, a shard ended, a lease lost). Only then does each renewal tick scan for
+    /// released leases.
     quick_scan_useful: bool,
 }
 
@@ -251,7 +253,7 @@ impl Coordinator {
 
     /// Creates leases for shards that have none (`leases-and-retrieval.md` §5).
     async fn sync_shards(
-        &self,
+        &mut self,
         shards: &[crate::retrieval::kinesis::ShardDescription],
         leases: &[Lease],
         table_empty: bool,
@@ -272,6 +274,8 @@ impl Coordinator {
         {
             if self.table.create_if_absent(&new).await? {
                 info!(lease = %new.key, checkpoint = %new.checkpoint, "created lease");
+                // Unowned now, and not in the scan the flag came from.
+                self.quick_scan_useful = true;
             }
         }
         Ok(())
@@ -488,8 +492,13 @@ impl Coordinator {
                 ShardOutcome::Finished => {
                     // Keep holding the finished lease (Java does, until cleanup deletes it).
                     self.running.insert(key, r);
+                    // The shard's end created its child leases, unowned: take them at the next
+                    // renewal tick, not the next full taker run.
+                    self.quick_scan_useful = true;
                 }
                 ShardOutcome::LeaseLost => {
+                    // Another worker holds it now, and may release it.
+                    self.quick_scan_useful = true;
                     self.expiry.forget(&key);
                     info!(lease = %key, "no longer processing the shard: lease lost");
                 }
