@@ -148,11 +148,12 @@ async fn direct_get_records(conf: &SdkConfig) -> Option<DirectGetRecords> {
         );
         return None;
     }
+    // No read timeout here: `DirectGetRecords` bounds each whole attempt itself, and a second
+    // timer per request costs a runtime wake-up on every idle poll.
     let http = aws_smithy_http_client::Connector::builder()
         .connector_settings(
             aws_smithy_runtime_api::client::http::HttpConnectorSettings::builder()
                 .connect_timeout(CONNECT_TIMEOUT)
-                .read_timeout(ATTEMPT_TIMEOUT)
                 .build(),
         )
         .sleep_impl(aws_smithy_async::rt::sleep::TokioSleep::new())

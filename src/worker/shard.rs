@@ -365,7 +365,11 @@ async fn fetch(
                 batch.records = deaggregate(&shard_id, batch.records, range);
                 let next = batch.next_iterator.clone();
                 let children = std::mem::take(&mut batch.child_shards);
-                if tx.send(Fetched::Batch(batch)).await.is_err() {
+                // An empty batch the child is not to be sent is not queued either: an idle
+                // shard's poll wakes no other task.
+                let wanted = !batch.records.is_empty()
+                    || settings.call_process_records_even_for_empty_record_list;
+                if wanted && tx.send(Fetched::Batch(batch)).await.is_err() {
                     return;
                 }
                 match next {

@@ -115,6 +115,35 @@ pub async fn create_stream(k: &aws_sdk_kinesis::Client, name: &str, shards: i32)
     panic!("stream {name} did not become ACTIVE");
 }
 
+/// Waits until ListShards shows `open` open shards (no ending sequence number): a split or merge
+/// has taken effect, so records put from now on land in the new shards.
+pub async fn wait_open_shards(k: &aws_sdk_kinesis::Client, name: &str, open: usize) {
+    let mut seen = Vec::new();
+    for _ in 0..100 {
+        let shards = k
+            .list_shards()
+            .stream_name(name)
+            .send()
+            .await
+            .expect("ListShards");
+        seen = shards
+            .shards()
+            .iter()
+            .filter(|s| {
+                s.sequence_number_range()
+                    .and_then(|r| r.ending_sequence_number())
+                    .is_none()
+            })
+            .map(|s| s.shard_id().to_owned())
+            .collect();
+        if seen.len() == open {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("stream {name}: open shards {seen:?}, expected {open}");
+}
+
 /// Puts records `data-<i>` for i in `range` with partition keys spreading them over shards;
 /// returns (shard id, sequence number, data) per record.
 pub async fn put_records(

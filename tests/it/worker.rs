@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 
-use crate::emulator::{attr_s, create_stream, eventually, lease_rows, put_records, Daemon, Moto};
+use crate::emulator::{
+    attr_s, create_stream, eventually, lease_rows, put_records, wait_open_shards, Daemon, Moto,
+};
 use crate::harness::{self, workdir};
 
 /// Starts `kcl-bridge <name>.properties` in `dir` with the kclpy test app as the child.
@@ -866,6 +868,7 @@ async fn split_and_merge() {
         .send()
         .await
         .unwrap();
+    wait_open_shards(&k, &app, 2).await;
     put.extend(put_records(&k, &app, 10..30).await);
     eventually(
         Duration::from_secs(60),
@@ -919,6 +922,7 @@ async fn split_and_merge() {
         .send()
         .await
         .unwrap();
+    wait_open_shards(&k, &app, 1).await;
     let merged = put_records(&k, &app, 30..40).await;
     put.extend(merged.clone());
     eventually(
