@@ -121,6 +121,7 @@ pub async fn run(
                 _ => None,
             },
             task_backoff: config.lifecycle.task_backoff_time,
+            poll_epoch: Instant::now(),
         },
         spec: ChildSpec {
             argv: config.executable_argv(),

@@ -22,6 +22,7 @@ use crate::lease::dynamo::DynamoLeaseTable;
 use crate::lease::{HashKeyRange, Lease};
 use crate::protocol::Record;
 use crate::retrieval::kinesis::{Batch, ChildShard, KinesisError, KinesisStream, StartAt};
+use crate::retrieval::pacing;
 
 /// The settings a shard consumer needs, taken from the configuration.
 #[derive(Debug, Clone)]
@@ -34,6 +35,8 @@ pub struct ShardSettings {
     pub at_timestamp: Option<i64>,
     /// First back-off after a child failure; doubles up to [`MAX_RESTART_BACKOFF`].
     pub task_backoff: Duration,
+    /// The instant every shard's poll schedule is counted from (`retrieval::pacing`).
+    pub poll_epoch: Instant,
 }
 
 /// The longest wait before restarting a failed child.
@@ -325,7 +328,8 @@ async fn fetch(
 ) {
     let mut restart_at = start;
     let mut iterator: Option<String> = None;
-    let mut last_call: Option<Instant> = None;
+    // When the last successful GetRecords started.
+    let mut last_start: Option<Instant> = None;
     let mut backoff = Duration::from_millis(100);
     let idle = settings.idle_between_reads;
     loop {
@@ -352,12 +356,21 @@ async fn fetch(
                 }
             },
         };
-        if let Some(last) = last_call {
-            tokio::time::sleep_until(last + idle).await;
+        let mut start = Instant::now();
+        if let Some(last) = last_start {
+            let at = Instant::from_std(pacing::next_start(
+                settings.poll_epoch.into_std(),
+                last.into_std(),
+                idle,
+            ));
+            if at > start {
+                tokio::time::sleep_until(at).await;
+                start = at;
+            }
         }
         match stream.get_records(&it, settings.max_records).await {
             Ok(mut batch) => {
-                last_call = Some(Instant::now());
+                last_start = Some(start);
                 backoff = Duration::from_millis(100);
                 if let Some(last) = batch.records.last() {
                     restart_at = StartAt::AfterSequenceNumber(last.sequence_number.clone());
