@@ -97,51 +97,50 @@ pub async fn create_stream(k: &aws_sdk_kinesis::Client, name: &str, shards: i32)
         .send()
         .await
         .expect("CreateStream");
-    for _ in 0..100 {
-        let d = k
-            .describe_stream_summary()
-            .stream_name(name)
-            .send()
-            .await
-            .expect("DescribeStreamSummary");
-        if d.stream_description_summary()
-            .map(|s| s.stream_status().as_str())
-            == Some("ACTIVE")
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("stream {name} did not become ACTIVE");
+    eventually(
+        Duration::from_secs(10),
+        &format!("stream {name} ACTIVE"),
+        || async move {
+            let d = k
+                .describe_stream_summary()
+                .stream_name(name)
+                .send()
+                .await
+                .expect("DescribeStreamSummary");
+            d.stream_description_summary()
+                .map(|s| s.stream_status().as_str())
+                == Some("ACTIVE")
+        },
+    )
+    .await;
 }
 
 /// Waits until ListShards shows `open` open shards (no ending sequence number): a split or merge
 /// has taken effect, so records put from now on land in the new shards.
 pub async fn wait_open_shards(k: &aws_sdk_kinesis::Client, name: &str, open: usize) {
-    let mut seen = Vec::new();
-    for _ in 0..100 {
-        let shards = k
-            .list_shards()
-            .stream_name(name)
-            .send()
-            .await
-            .expect("ListShards");
-        seen = shards
-            .shards()
-            .iter()
-            .filter(|s| {
-                s.sequence_number_range()
-                    .and_then(|r| r.ending_sequence_number())
-                    .is_none()
-            })
-            .map(|s| s.shard_id().to_owned())
-            .collect();
-        if seen.len() == open {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("stream {name}: open shards {seen:?}, expected {open}");
+    eventually(
+        Duration::from_secs(10),
+        &format!("{open} open shards in stream {name}"),
+        || async move {
+            let shards = k
+                .list_shards()
+                .stream_name(name)
+                .send()
+                .await
+                .expect("ListShards");
+            let now_open = shards
+                .shards()
+                .iter()
+                .filter(|s| {
+                    s.sequence_number_range()
+                        .and_then(|r| r.ending_sequence_number())
+                        .is_none()
+                })
+                .count();
+            now_open == open
+        },
+    )
+    .await;
 }
 
 /// Puts records `data-<i>` for i in `range` with partition keys spreading them over shards;
