@@ -38,10 +38,121 @@ impl std::fmt::Display for Action {
     }
 }
 
+/// A record's data: the bytes, or their base64 text where that is how they arrived (GetRecords'
+/// `Data`, a records file's `dataBase64`). Text kept as text is written to the child as it is —
+/// no decode on the way in, no encode on the way out — which is exact because only canonical text
+/// (standard alphabet, padded, unused bits zero: what encoding the bytes writes) is kept.
+#[derive(Debug, Clone)]
+pub enum Payload {
+    Bytes(bytes::Bytes),
+    /// Canonical standard base64, checked by [`Payload::base64`].
+    Base64(bytes::Bytes),
+}
+
+impl Payload {
+    /// `text` kept as base64 if it is canonical base64; the decoder's error otherwise.
+    pub fn base64(text: bytes::Bytes) -> Result<Payload, base64_simd::Error> {
+        base64_simd::STANDARD.check(&text)?;
+        Ok(Payload::Base64(text))
+    }
+
+    /// The bytes, decoded (a copy) if kept as base64.
+    pub fn to_bytes(&self) -> bytes::Bytes {
+        match self {
+            Payload::Bytes(b) => b.clone(),
+            // Checked on construction: decoding cannot fail.
+            Payload::Base64(t) => base64_simd::STANDARD
+                .decode_to_vec(t)
+                .unwrap_or_default()
+                .into(),
+        }
+    }
+
+    /// Whether the bytes begin with `prefix`, decoding no more of base64 text than that takes.
+    pub fn starts_with(&self, prefix: &[u8]) -> bool {
+        match self {
+            Payload::Bytes(b) => b.starts_with(prefix),
+            Payload::Base64(t) => {
+                let chars = prefix.len().div_ceil(3) * 4;
+                let Some(head) = t.get(..chars) else {
+                    return self.to_bytes().starts_with(prefix);
+                };
+                base64_simd::STANDARD
+                    .decode_to_vec(head)
+                    .is_ok_and(|b| b.starts_with(prefix))
+            }
+        }
+    }
+
+    /// The length of the bytes.
+    pub fn len(&self) -> usize {
+        match self {
+            Payload::Bytes(b) => b.len(),
+            Payload::Base64(t) => base64_simd::STANDARD.decoded_length(t).unwrap_or_default(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        match self {
+            Payload::Bytes(b) => b.is_empty(),
+            Payload::Base64(t) => t.is_empty(),
+        }
+    }
+
+    /// The length of the base64 text.
+    pub fn base64_len(&self) -> usize {
+        match self {
+            Payload::Bytes(b) => base64_simd::STANDARD.encoded_length(b.len()),
+            Payload::Base64(t) => t.len(),
+        }
+    }
+
+    /// Appends the base64 text (the alphabet the client libraries decode: standard, padded, no
+    /// line breaks).
+    fn append_base64(&self, out: &mut Vec<u8>) {
+        match self {
+            Payload::Bytes(b) => base64_simd::STANDARD.encode_append(b, out),
+            Payload::Base64(t) => out.extend_from_slice(t),
+        }
+    }
+}
+
+impl Default for Payload {
+    fn default() -> Self {
+        Payload::Bytes(bytes::Bytes::new())
+    }
+}
+
+/// Equal when the bytes are, however each side holds them.
+impl PartialEq for Payload {
+    fn eq(&self, other: &Payload) -> bool {
+        match (self, other) {
+            (Payload::Bytes(a), Payload::Bytes(b)) | (Payload::Base64(a), Payload::Base64(b)) => {
+                a == b
+            }
+            _ => self.to_bytes() == other.to_bytes(),
+        }
+    }
+}
+
+impl Eq for Payload {}
+
+impl From<bytes::Bytes> for Payload {
+    fn from(b: bytes::Bytes) -> Payload {
+        Payload::Bytes(b)
+    }
+}
+
+impl From<Vec<u8>> for Payload {
+    fn from(b: Vec<u8>) -> Payload {
+        Payload::Bytes(b.into())
+    }
+}
+
 /// One Kinesis record as handed to a child (after KPL de-aggregation).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Record {
-    pub data: bytes::Bytes,
+    pub data: Payload,
     pub partition_key: String,
     /// Decimal digits, up to 128 bits and more; compared as a number, never parsed into one.
     pub sequence_number: String,
@@ -93,7 +204,7 @@ pub fn encode_initialize(
 
 /// About how long the `processRecords` line for `records` is (a little more, as a rule).
 pub fn process_records_len_hint(records: &[Record]) -> usize {
-    let payload: usize = records.iter().map(|r| r.data.len() * 4 / 3 + 4).sum();
+    let payload: usize = records.iter().map(|r| r.data.base64_len()).sum();
     payload + records.len() * 200 + 80
 }
 
@@ -113,8 +224,7 @@ pub fn encode_process_records(
             out.push(b',');
         }
         out.extend_from_slice(b"{\"action\":\"record\",\"data\":\"");
-        // The alphabet the client libraries decode: standard, padded, no line breaks.
-        base64_simd::STANDARD.encode_append(&r.data, out);
+        r.data.append_base64(out);
         out.extend_from_slice(b"\",\"partitionKey\":");
         push_json_str(out, &r.partition_key);
         out.extend_from_slice(b",\"sequenceNumber\":");
@@ -305,7 +415,7 @@ mod tests {
 
     fn rec(data: &[u8], pk: &str, seq: &str, sub: u64, ts: i64) -> Record {
         Record {
-            data: bytes::Bytes::copy_from_slice(data),
+            data: bytes::Bytes::copy_from_slice(data).into(),
             partition_key: pk.into(),
             sequence_number: seq.into(),
             sub_sequence_number: sub,
@@ -504,7 +614,49 @@ mod tests {
         assert_eq!(decode_all(&chunks), vec![big]);
     }
 
+    #[test]
+    fn base64_payloads_are_kept_only_when_canonical() {
+        let b64 = |s: &'static str| Payload::base64(bytes::Bytes::from_static(s.as_bytes()));
+        for bad in ["QR==", "QQ", "QQ=", "@@@@", "aGk=\n", "aG k="] {
+            assert!(b64(bad).is_err(), "{bad:?}");
+        }
+        let p = b64("aGVsbG8=").unwrap();
+        assert_eq!(&p.to_bytes()[..], b"hello");
+        assert_eq!((p.len(), p.base64_len(), p.is_empty()), (5, 8, false));
+        assert_eq!(p, Payload::from(b"hello".to_vec()));
+        assert_ne!(p, Payload::from(b"hellO".to_vec()));
+        let empty = b64("").unwrap();
+        assert_eq!((empty.len(), empty.is_empty()), (0, true));
+        assert_eq!(empty, Payload::default());
+    }
+
+    #[test]
+    fn base64_payloads_are_sent_as_they_came() {
+        let data: Vec<u8> = (0..=255u8).cycle().take(1000).collect();
+        let text = base64::engine::general_purpose::STANDARD.encode(&data);
+        let mut as_text = rec(b"", "pk", "7", 0, 1);
+        as_text.data = Payload::base64(text.into()).unwrap();
+        let as_bytes = rec(&data, "pk", "7", 0, 1);
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        encode_process_records(&mut a, &[as_text.clone()], Some(0));
+        encode_process_records(&mut b, std::slice::from_ref(&as_bytes), Some(0));
+        assert_eq!(a, b);
+        assert_eq!(as_text, as_bytes);
+        assert!(process_records_len_hint(&[as_text]) >= a.len());
+    }
+
     proptest! {
+        #[test]
+        fn starts_with_agrees_with_the_bytes(
+            data in proptest::collection::vec(0u8..4, 0..12),
+            prefix in proptest::collection::vec(0u8..4, 0..6),
+        ) {
+            let text = base64::engine::general_purpose::STANDARD.encode(&data);
+            let p = Payload::base64(text.into()).unwrap();
+            prop_assert_eq!(p.starts_with(&prefix), data.starts_with(&prefix));
+            prop_assert_eq!(p.len(), data.len());
+        }
+
         #[test]
         fn classify_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
             let _ = classify_line(&bytes);

@@ -20,7 +20,7 @@ use crate::checkpoint::{
 };
 use crate::child::{ChildError, ChildSpec, ShardChild};
 use crate::config::Config;
-use crate::protocol::Record;
+use crate::protocol::{Payload, Record};
 use crate::transcript::Transcript;
 
 /// The shard a record belongs to when its line names none.
@@ -182,7 +182,6 @@ struct LineParser<'f> {
     now_ms: i64,
     shards: ShardRecords,
     payloads: PayloadArena,
-    scratch: Vec<u8>,
 }
 
 impl<'f> LineParser<'f> {
@@ -192,7 +191,6 @@ impl<'f> LineParser<'f> {
             now_ms,
             shards: ShardRecords::new(),
             payloads: PayloadArena::default(),
-            scratch: Vec::new(),
         }
     }
 
@@ -207,7 +205,6 @@ impl<'f> LineParser<'f> {
         let LineParser {
             shards,
             payloads,
-            scratch,
             now_ms,
             ..
         } = self;
@@ -217,14 +214,11 @@ impl<'f> LineParser<'f> {
         let parsed: RecordLine =
             serde_json::from_str(line).map_err(|e| err(number, format!("not a record: {e}")))?;
         let data = match (parsed.data, parsed.data_base64) {
-            (Some(text), None) => payloads.push(text.as_bytes()),
+            (Some(text), None) => Payload::Bytes(payloads.push(text.as_bytes())),
             (None, Some(b64)) => {
                 let b64 = b64.trim();
-                scratch.clear();
-                if base64_simd::STANDARD
-                    .decode_append(b64, &mut *scratch)
-                    .is_err()
-                {
+                // Kept as text: it is what the child is sent.
+                if base64_simd::STANDARD.check(b64.as_bytes()).is_err() {
                     // The SIMD decoder is as strict as this one, which says what is wrong.
                     let why = base64::engine::general_purpose::STANDARD
                         .decode(b64)
@@ -235,7 +229,7 @@ impl<'f> LineParser<'f> {
                         format!("dataBase64 is not valid base64: {why}"),
                     ));
                 }
-                payloads.push(scratch)
+                Payload::Base64(payloads.push(b64.as_bytes()))
             }
             (Some(_), Some(_)) => {
                 return Err(err(
@@ -325,9 +319,21 @@ impl PayloadArena {
 fn from_get_records(out: GetRecordsOutput, now_ms: i64) -> Result<ShardRecords, (usize, String)> {
     let mut records = Vec::with_capacity(out.records.len());
     for (i, r) in out.records.into_iter().enumerate() {
-        let data = base64::engine::general_purpose::STANDARD
-            .decode(r.data.trim())
-            .map_err(|e| (i, format!("Data is not valid base64: {e}")))?;
+        let text = r.data.trim();
+        if base64_simd::STANDARD.check(text.as_bytes()).is_err() {
+            // The SIMD checker is as strict as this decoder, which says what is wrong.
+            let why = base64::engine::general_purpose::STANDARD
+                .decode(text)
+                .err()
+                .map_or_else(|| "not canonical".to_owned(), |e| e.to_string());
+            return Err((i, format!("Data is not valid base64: {why}")));
+        }
+        // Kept as the text it is: what the child is sent.
+        let data = if text.len() == r.data.len() {
+            Payload::Base64(r.data.into())
+        } else {
+            Payload::Base64(bytes::Bytes::copy_from_slice(text.as_bytes()))
+        };
         if !is_decimal(&r.sequence_number) {
             return Err((
                 i,
@@ -362,7 +368,7 @@ fn from_get_records(out: GetRecordsOutput, now_ms: i64) -> Result<ShardRecords, 
             }
         };
         records.push(Record {
-            data: bytes::Bytes::from(data),
+            data,
             partition_key: r.partition_key,
             sequence_number: r.sequence_number,
             sub_sequence_number: 0,
@@ -739,7 +745,10 @@ mod tests {
         let streamed = read(text.as_bytes()).unwrap();
         same(&streamed, &parse(&text).unwrap());
         assert_eq!(streamed["s0"].len(), 1001);
-        assert_eq!(&streamed["s0"].last().unwrap().data[..], b"hello");
+        assert_eq!(
+            &streamed["s0"].last().unwrap().data.to_bytes()[..],
+            b"hello"
+        );
     }
 
     #[test]
@@ -749,7 +758,7 @@ mod tests {
         for text in [pretty, compact] {
             let r = read(text.as_bytes()).unwrap();
             same(&r, &parse(text).unwrap());
-            assert_eq!(&r[DEFAULT_SHARD_ID][0].data[..], b"hi");
+            assert_eq!(&r[DEFAULT_SHARD_ID][0].data.to_bytes()[..], b"hi");
         }
     }
 
@@ -784,7 +793,7 @@ mod tests {
         assert_eq!(shards.len(), 2);
         let s0 = &shards[DEFAULT_SHARD_ID];
         assert_eq!(s0.len(), 2);
-        assert_eq!(&s0[0].data[..], b"a");
+        assert_eq!(&s0[0].data.to_bytes()[..], b"a");
         assert_eq!(s0[0].partition_key, DEFAULT_PARTITION_KEY);
         assert_eq!(
             s0[0].sequence_number,
@@ -795,7 +804,7 @@ mod tests {
             "49000000000000000000000000000000000000000000000000000002"
         );
         assert_eq!(s0[0].approximate_arrival_timestamp, 1_700_000_000_000);
-        assert_eq!(&s0[1].data[..], b"hi");
+        assert_eq!(&s0[1].data.to_bytes()[..], b"hi");
         assert_eq!(s0[1].approximate_arrival_timestamp, 5);
         let s1 = &shards["shardId-000000000001"];
         assert_eq!(s1[0].partition_key, "k");
@@ -824,7 +833,7 @@ mod tests {
         let shards = parse(&text).unwrap();
         let got: Vec<Vec<u8>> = shards[DEFAULT_SHARD_ID]
             .iter()
-            .map(|r| r.data.to_vec())
+            .map(|r| r.data.to_bytes().to_vec())
             .collect();
         assert_eq!(got, want);
     }
@@ -880,7 +889,7 @@ mod tests {
         let shards = parse(text).unwrap();
         let rs = &shards[DEFAULT_SHARD_ID];
         assert_eq!(rs.len(), 2);
-        assert_eq!(&rs[0].data[..], b"hello");
+        assert_eq!(&rs[0].data.to_bytes()[..], b"hello");
         assert_eq!(rs[0].approximate_arrival_timestamp, 1545084514123);
         assert_eq!(rs[1].approximate_arrival_timestamp, 1545084514456);
         assert_eq!(rs[1].partition_key, "p2");

@@ -32,7 +32,7 @@ use serde::Deserialize;
 use tracing::{info, warn};
 
 use super::kinesis::{classify, hash_range, Batch, ChildShard, KinesisError};
-use crate::protocol::Record;
+use crate::protocol::{Payload, Record};
 
 /// The awsJson1.1 target of GetRecords.
 const TARGET: &str = "Kinesis_20131202.GetRecords";
@@ -294,7 +294,7 @@ fn request_body(iterator: &str, limit: u32) -> Vec<u8> {
 }
 
 /// What a response means: status, `x-amzn-errortype` header and body.
-fn answer(status: u16, error_type: Option<&str>, body: &[u8]) -> Attempt {
+fn answer(status: u16, error_type: Option<&str>, body: &bytes::Bytes) -> Attempt {
     if status == 200 {
         return match parse_batch(body) {
             Ok(batch) => Attempt::Done(Ok(batch)),
@@ -406,18 +406,23 @@ struct WireHashKeyRange {
 }
 
 /// A 200 response's body as a batch, decoded as the SDK decodes it.
-fn parse_batch(body: &[u8]) -> Result<Batch, String> {
+fn parse_batch(body: &bytes::Bytes) -> Result<Batch, String> {
     let out: GetRecordsOutput = serde_json::from_slice(body).map_err(|e| e.to_string())?;
     let records = out
         .records
         .unwrap_or_default()
         .into_iter()
         .map(|r| {
-            let data = base64_simd::STANDARD
-                .decode_to_vec(r.data.as_bytes())
+            // Kept as the base64 text it came as: the child is sent exactly that text.
+            let text = match r.data {
+                // A slice of the response body, not a copy.
+                Cow::Borrowed(b64) => body.slice_ref(b64.as_bytes()),
+                Cow::Owned(b64) => b64.into(),
+            };
+            let data = Payload::base64(text)
                 .map_err(|e| format!("record {}: bad base64: {e}", r.sequence_number))?;
             Ok(Record {
-                data: data.into(),
+                data,
                 partition_key: r.partition_key.unwrap_or_default(),
                 sequence_number: r.sequence_number,
                 sub_sequence_number: 0,
@@ -457,6 +462,11 @@ mod tests {
     use super::*;
     use crate::lease::HashKeyRange;
 
+    /// [`super::answer`] for a body given as a literal.
+    fn answer(status: u16, error_type: Option<&str>, body: &'static [u8]) -> Attempt {
+        super::answer(status, error_type, &bytes::Bytes::from_static(body))
+    }
+
     #[test]
     fn the_request_body_is_what_the_sdk_sends() {
         let body = request_body("AAAA/+b==", 10000);
@@ -477,7 +487,7 @@ mod tests {
         };
         assert_eq!(batch.records.len(), 2);
         let r = &batch.records[0];
-        assert_eq!(&r.data[..], b"hello");
+        assert_eq!(&r.data.to_bytes()[..], b"hello");
         assert_eq!(r.partition_key, "pk");
         assert_eq!(r.sequence_number, "4959");
         assert_eq!(r.approximate_arrival_timestamp, 1_700_000_000_500);

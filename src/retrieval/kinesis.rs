@@ -240,7 +240,7 @@ impl KinesisStream {
             .records()
             .iter()
             .map(|r| Record {
-                data: bytes::Bytes::copy_from_slice(r.data().as_ref()),
+                data: bytes::Bytes::copy_from_slice(r.data().as_ref()).into(),
                 partition_key: r.partition_key().unwrap_or_default().to_owned(),
                 sequence_number: r.sequence_number().to_owned(),
                 sub_sequence_number: 0,

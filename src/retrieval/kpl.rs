@@ -235,10 +235,11 @@ fn lossy(b: &[u8]) -> String {
 /// `record` is one Kinesis record as received (sub-sequence number 0); `range` is the hash key
 /// range of the shard it came from ([`HashKeyRange::FULL`] if unknown). Never panics.
 pub fn deaggregate(record: Record, range: &HashKeyRange) -> Deaggregated {
-    let data = &record.data;
-    if data.len() < MAGIC.len() || data[..MAGIC.len()] != MAGIC {
+    // Base64 text (as GetRecords sends it) is decoded only if it begins with the magic.
+    if !record.data.starts_with(&MAGIC) {
         return pass_through(record, None);
     }
+    let data = &record.data.to_bytes();
     if data.len() - MAGIC.len() <= DIGEST_LEN {
         return pass_through(record, None);
     }
@@ -327,7 +328,7 @@ fn expand(container: &Record, agg: pb::AggregatedRecord, range: &HashKeyRange) -
             continue;
         }
         records.push(Record {
-            data: sub.data.unwrap_or_default(),
+            data: sub.data.unwrap_or_default().into(),
             partition_key: partition_key.clone(),
             sequence_number: container.sequence_number.clone(),
             sub_sequence_number: position as u64,
@@ -404,7 +405,7 @@ mod tests {
 
     fn container(data: Vec<u8>) -> Record {
         Record {
-            data: Bytes::from(data),
+            data: Bytes::from(data).into(),
             partition_key: "container-pk".to_owned(),
             sequence_number: SEQ.to_owned(),
             sub_sequence_number: 0,
@@ -422,7 +423,7 @@ mod tests {
 
     fn expected(data: &[u8], pk: &str, sub: u64) -> Record {
         Record {
-            data: Bytes::copy_from_slice(data),
+            data: Bytes::copy_from_slice(data).into(),
             partition_key: pk.to_owned(),
             sequence_number: SEQ.to_owned(),
             sub_sequence_number: sub,
@@ -531,10 +532,11 @@ mod tests {
         let agg = Bytes::from(encode_aggregate(&[sub("k", None, b"payload-bytes")]));
         let range = agg.as_ptr() as usize..agg.as_ptr() as usize + agg.len();
         let mut input = container(Vec::new());
-        input.data = agg.clone();
+        input.data = agg.clone().into();
         let out = deaggregate(input, &HashKeyRange::FULL);
         assert_eq!(out.records.len(), 1);
-        assert!(range.contains(&(out.records[0].data.as_ptr() as usize)));
+        let data = out.records[0].data.to_bytes();
+        assert!(range.contains(&(data.as_ptr() as usize)));
     }
 
     /// Built byte by byte from the schema, independently of `encode_aggregate`: fields out of
@@ -597,7 +599,7 @@ mod tests {
     #[test]
     fn pass_through_keeps_every_field() {
         let input = Record {
-            data: Bytes::from_static(b"not an aggregate"),
+            data: Bytes::from_static(b"not an aggregate").into(),
             partition_key: "pk".to_owned(),
             sequence_number: "1".to_owned(),
             sub_sequence_number: 0,
