@@ -150,7 +150,7 @@ impl From<Vec<u8>> for Payload {
 }
 
 /// One Kinesis record as handed to a child (after KPL de-aggregation).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Record {
     pub data: Payload,
     pub partition_key: String,

@@ -58,15 +58,42 @@ pub struct RecordsError {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct RecordLine<'a> {
     #[serde(borrow)]
-    data: Option<Cow<'a, str>>,
+    data: Option<Text<'a>>,
     #[serde(borrow)]
-    data_base64: Option<Cow<'a, str>>,
+    data_base64: Option<Text<'a>>,
     partition_key: Option<String>,
     #[serde(borrow)]
-    shard_id: Option<Cow<'a, str>>,
+    shard_id: Option<Text<'a>>,
     sequence_number: Option<serde_json::Value>,
     sub_sequence_number: Option<u64>,
     approximate_arrival_timestamp: Option<i64>,
+}
+
+/// A JSON string, borrowed from the input where it holds no escapes. (An `Option<Cow<str>>`
+/// field is always copied: serde borrows only into a `Cow` that is the field's own type.)
+#[derive(Debug)]
+struct Text<'a>(Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Text<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(Visitor)
+    }
 }
 
 /// The output of `aws kinesis get-records`.
@@ -121,21 +148,98 @@ pub fn parse_records(file: &Path, text: &str, now_ms: i64) -> Result<ShardRecord
     parser.finish()
 }
 
-/// Reads and parses a records file as [`parse_records`] does, streaming a JSON-lines file through
-/// a small buffer (the file is never held whole: no copy of it, no page faults for it). Only
-/// `aws kinesis get-records` output — one JSON document, which a JSON-lines file's first line
-/// never is — is read whole.
+/// Reads and parses a records file as [`parse_records`] does. A regular file is mapped into
+/// memory and its payloads are kept as slices of the mapping: no copy of the file is made, and
+/// base64 text goes to the child as it stands in the file. Anything else (a pipe, `/dev/stdin`)
+/// is streamed through a small buffer, its payloads copied out. Only `aws kinesis get-records`
+/// output — one JSON document, which a JSON-lines file's first line never is — is parsed whole.
 pub fn read_records(file: &Path, now_ms: i64) -> Result<ShardRecords, RecordsError> {
-    use std::io::{BufRead, Read};
-    let err = |line: usize, message: String| RecordsError {
+    let opened = std::fs::File::open(file).map_err(|e| read_error(file, 0, e))?;
+    match map(&opened) {
+        Some(whole) => read_mapped(file, whole, now_ms),
+        None => read_streamed(file, opened, now_ms),
+    }
+}
+
+fn read_error(file: &Path, line: usize, e: std::io::Error) -> RecordsError {
+    RecordsError {
         file: file.to_owned(),
         line,
-        message,
-    };
-    let io = |line: usize| {
-        move |e: std::io::Error| err(line, format!("cannot read the records file: {e}"))
-    };
-    let opened = std::fs::File::open(file).map_err(io(0))?;
+        message: format!("cannot read the records file: {e}"),
+    }
+}
+
+/// A regular, non-empty file's bytes, mapped read-only.
+fn map(file: &std::fs::File) -> Option<bytes::Bytes> {
+    let meta = file.metadata().ok()?;
+    if !meta.is_file() || meta.len() == 0 {
+        return None;
+    }
+    // SAFETY: the mapping is read-only and private to this process. Its bytes could change if
+    // another process wrote the file while replay runs (the README asks users not to); that can
+    // change which bytes a record holds, never memory safety of anything but those bytes, which
+    // are only copied, checked and parsed.
+    let mapped = unsafe { memmap2::Mmap::map(file) }.ok()?;
+    Some(bytes::Bytes::from_owner(mapped))
+}
+
+/// Whether the first non-blank line of a file says it is in the JSON-lines format: a JSON object
+/// that is not `aws kinesis get-records` output.
+fn is_record_line(line: &[u8]) -> bool {
+    matches!(
+        serde_json::from_slice::<serde_json::Value>(line.trim_ascii()),
+        Ok(serde_json::Value::Object(map)) if !map.contains_key("Records")
+    )
+}
+
+/// The lines of `text`, without their `\n` or `\r\n` terminators.
+fn lines(text: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let ends = memchr::memchr_iter(b'\n', text).chain(std::iter::once(text.len()));
+    let mut start = 0;
+    ends.map(move |end| {
+        let line = &text[start..end];
+        start = end + 1;
+        line.strip_suffix(b"\r").unwrap_or(line)
+    })
+}
+
+fn read_mapped(
+    file: &Path,
+    whole: bytes::Bytes,
+    now_ms: i64,
+) -> Result<ShardRecords, RecordsError> {
+    let first = lines(&whole)
+        .find(|l| !l.trim_ascii().is_empty())
+        .unwrap_or(b"");
+    if !is_record_line(first) {
+        let text = std::str::from_utf8(&whole).map_err(|e| RecordsError {
+            file: file.to_owned(),
+            line: 0,
+            message: format!("not UTF-8 text: {e}"),
+        })?;
+        return parse_records(file, text, now_ms);
+    }
+    let mut parser = LineParser::new(file, now_ms);
+    parser.payloads.mapped = Some(whole.clone());
+    for (index, line) in lines(&whole).enumerate() {
+        let line = std::str::from_utf8(line).map_err(|e| RecordsError {
+            file: file.to_owned(),
+            line: index + 1,
+            message: format!("not UTF-8 text: {e}"),
+        })?;
+        parser.line(index + 1, line)?;
+    }
+    parser.finish()
+}
+
+/// [`read_records`] for a file that cannot be mapped: through a 256 KiB buffer, never whole.
+fn read_streamed(
+    file: &Path,
+    opened: std::fs::File,
+    now_ms: i64,
+) -> Result<ShardRecords, RecordsError> {
+    use std::io::{BufRead, Read};
+    let io = |line: usize| move |e: std::io::Error| read_error(file, line, e);
     let mut reader = std::io::BufReader::with_capacity(256 << 10, opened);
     let mut buf = Vec::new();
     let mut number = 0;
@@ -152,19 +256,22 @@ pub fn read_records(file: &Path, now_ms: i64) -> Result<ShardRecords, RecordsErr
             break;
         }
     }
-    let is_record_line = matches!(
-        serde_json::from_slice::<serde_json::Value>(buf.trim_ascii()),
-        Ok(serde_json::Value::Object(map)) if !map.contains_key("Records")
-    );
-    if !is_record_line {
+    if !is_record_line(&buf) {
         reader.read_to_end(&mut head).map_err(io(0))?;
-        let text = String::from_utf8(head).map_err(|e| err(0, format!("not UTF-8 text: {e}")))?;
+        let text = String::from_utf8(head).map_err(|e| RecordsError {
+            file: file.to_owned(),
+            line: 0,
+            message: format!("not UTF-8 text: {e}"),
+        })?;
         return parse_records(file, &text, now_ms);
     }
     let mut parser = LineParser::new(file, now_ms);
     loop {
-        let line =
-            std::str::from_utf8(&buf).map_err(|e| err(number, format!("not UTF-8 text: {e}")))?;
+        let line = std::str::from_utf8(&buf).map_err(|e| RecordsError {
+            file: file.to_owned(),
+            line: number,
+            message: format!("not UTF-8 text: {e}"),
+        })?;
         let line = line.strip_suffix('\n').unwrap_or(line);
         parser.line(number, line.strip_suffix('\r').unwrap_or(line))?;
         buf.clear();
@@ -181,7 +288,7 @@ struct LineParser<'f> {
     file: &'f Path,
     now_ms: i64,
     shards: ShardRecords,
-    payloads: PayloadArena,
+    payloads: PayloadStore,
 }
 
 impl<'f> LineParser<'f> {
@@ -190,7 +297,7 @@ impl<'f> LineParser<'f> {
             file,
             now_ms,
             shards: ShardRecords::new(),
-            payloads: PayloadArena::default(),
+            payloads: PayloadStore::default(),
         }
     }
 
@@ -214,8 +321,8 @@ impl<'f> LineParser<'f> {
         let parsed: RecordLine =
             serde_json::from_str(line).map_err(|e| err(number, format!("not a record: {e}")))?;
         let data = match (parsed.data, parsed.data_base64) {
-            (Some(text), None) => Payload::Bytes(payloads.push(text.as_bytes())),
-            (None, Some(b64)) => {
+            (Some(Text(text)), None) => Payload::Bytes(payloads.keep(text.as_bytes())),
+            (None, Some(Text(b64))) => {
                 let b64 = b64.trim();
                 // Kept as text: it is what the child is sent.
                 if base64_simd::STANDARD.check(b64.as_bytes()).is_err() {
@@ -229,7 +336,7 @@ impl<'f> LineParser<'f> {
                         format!("dataBase64 is not valid base64: {why}"),
                     ));
                 }
-                Payload::Base64(payloads.push(b64.as_bytes()))
+                Payload::Base64(payloads.keep(b64.as_bytes()))
             }
             (Some(_), Some(_)) => {
                 return Err(err(
@@ -244,8 +351,17 @@ impl<'f> LineParser<'f> {
                 ))
             }
         };
-        let shard_id = parsed.shard_id.as_deref().unwrap_or(DEFAULT_SHARD_ID);
-        let records = shards.entry(shard_id.to_owned()).or_default();
+        let shard_id = parsed.shard_id.as_ref().map_or(DEFAULT_SHARD_ID, |t| &t.0);
+        if !shards.contains_key(shard_id) {
+            shards.insert(shard_id.to_owned(), Vec::new());
+        }
+        // Looked up by `&str`: no key is allocated for a shard already seen.
+        let Some(records) = shards.get_mut(shard_id) else {
+            return Err(err(
+                number,
+                format!("{shard_id} vanished from the shard map"),
+            ));
+        };
         let sequence_number = match parsed.sequence_number {
             None => next_sequence_number(records.last().map(|r| r.sequence_number.as_str())),
             Some(serde_json::Value::String(s)) if is_decimal(&s) => s,
@@ -267,7 +383,7 @@ impl<'f> LineParser<'f> {
             approximate_arrival_timestamp: parsed.approximate_arrival_timestamp.unwrap_or(*now_ms),
         };
         if let Some(prev) = records.last() {
-            if position(&record) <= position(prev) {
+            if !comes_after(&record, prev) {
                 return Err(err(
                     number,
                     format!(
@@ -293,6 +409,31 @@ impl<'f> LineParser<'f> {
             });
         }
         Ok(self.shards)
+    }
+}
+
+/// Where the payloads of a records file are kept.
+#[derive(Default)]
+struct PayloadStore {
+    /// The mapped file: a payload that stands in it as it is (a string without escapes) is kept
+    /// as a slice of it.
+    mapped: Option<bytes::Bytes>,
+    /// Every other payload.
+    arena: PayloadArena,
+}
+
+impl PayloadStore {
+    fn keep(&mut self, data: &[u8]) -> bytes::Bytes {
+        if let Some(whole) = &self.mapped {
+            let (at, range) = (data.as_ptr() as usize, whole.as_ptr_range());
+            if !data.is_empty()
+                && at >= range.start as usize
+                && at + data.len() <= range.end as usize
+            {
+                return whole.slice_ref(data);
+            }
+        }
+        self.arena.push(data)
     }
 }
 
@@ -387,9 +528,14 @@ fn is_decimal(s: &str) -> bool {
     !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
 }
 
-fn position(r: &Record) -> ExtendedSequenceNumber {
-    let seq = SequenceNumber::parse(&r.sequence_number).unwrap_or(SequenceNumber::TrimHorizon);
-    ExtendedSequenceNumber::new(seq, r.sub_sequence_number)
+/// Whether `r` comes after `prev` in a shard: sequence numbers (decimal digits, any length)
+/// compared as numbers, then sub-sequence numbers. Nothing is parsed or allocated.
+fn comes_after(r: &Record, prev: &Record) -> bool {
+    fn key(r: &Record) -> (usize, &[u8], u64) {
+        let digits = r.sequence_number.trim_start_matches('0');
+        (digits.len(), digits.as_bytes(), r.sub_sequence_number)
+    }
+    key(r) > key(prev)
 }
 
 /// The sequence number after `prev`, Kinesis-style (56 decimal digits starting `49`).
@@ -689,15 +835,41 @@ impl ShardSession {
 mod tests {
     use super::*;
 
-    /// `read_records` on `bytes` written to a file named `r.jsonl`.
+    /// `read_records` on `bytes` written to a file named `r.jsonl` (mapped), after checking
+    /// that streaming the same file reads the same records or fails the same way.
     fn read(bytes: &[u8]) -> Result<ShardRecords, RecordsError> {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("r.jsonl");
         std::fs::write(&path, bytes).unwrap();
-        read_records(&path, 1_700_000_000_000).map_err(|e| RecordsError {
+        let named = |e: RecordsError| RecordsError {
             file: PathBuf::from("r.jsonl"),
             ..e
-        })
+        };
+        let mapped = read_records(&path, 1_700_000_000_000).map_err(named);
+        let opened = std::fs::File::open(&path).unwrap();
+        let streamed = read_streamed(&path, opened, 1_700_000_000_000).map_err(named);
+        match (&mapped, &streamed) {
+            (Ok(a), Ok(b)) => same(a, b),
+            (Err(a), Err(b)) => assert_eq!((a.line, &a.message), (b.line, &b.message)),
+            _ => panic!("mapped {mapped:?}, streamed {streamed:?}"),
+        }
+        mapped
+    }
+
+    /// A mapped file's payloads are slices of the mapping, kept as they stand in the file:
+    /// base64 text as text, plain text as bytes; strings with escapes are unescaped copies.
+    #[test]
+    fn a_mapped_file_keeps_its_payloads_in_place() {
+        let r = read(
+            b"{\"dataBase64\":\"aGVsbG8=\"}\r\n{\"data\":\"plain\"}\n{\"data\":\"a\\nb\\u00e9\"}\n{\"dataBase64\":\"\\u0061Gk=\"}",
+        )
+        .unwrap();
+        let rs = &r[DEFAULT_SHARD_ID];
+        assert!(matches!(&rs[0].data, Payload::Base64(t) if &t[..] == b"aGVsbG8="));
+        assert!(matches!(&rs[1].data, Payload::Bytes(b) if &b[..] == b"plain"));
+        assert_eq!(&rs[2].data.to_bytes()[..], "a\nb\u{e9}".as_bytes());
+        assert_eq!(&rs[3].data.to_bytes()[..], b"hi");
+        assert_eq!(rs.len(), 4);
     }
 
     fn same(a: &ShardRecords, b: &ShardRecords) {
@@ -770,6 +942,9 @@ mod tests {
         let e = read(b"{\"data\":\"a\"}\n{\"data\":\"\xe9\"}\n").unwrap_err();
         assert_eq!(e.line, 2, "{e}");
         assert!(e.message.contains("not UTF-8"), "{e}");
+        let e = read(b"{\"data\":\"a\"}\r\n\r\n{\"data\":\"b\",\"shardId\":\"\xff\"}").unwrap_err();
+        assert_eq!(e.line, 3, "{e}");
+        assert!(e.message.contains("not UTF-8"), "{e}");
         let e = read(b"\n\n").unwrap_err();
         assert_eq!(e.to_string(), "r.jsonl: the file holds no records");
         let e = read_records(Path::new("/no/such/records.jsonl"), 0).unwrap_err();
@@ -836,6 +1011,60 @@ mod tests {
             .map(|r| r.data.to_bytes().to_vec())
             .collect();
         assert_eq!(got, want);
+    }
+
+    #[test]
+    fn payloads_without_escapes_are_slices_of_the_mapped_file() {
+        let whole = bytes::Bytes::from_static(
+            b"{\"dataBase64\":\"aGVsbG8=\",\"shardId\":\"s\"}\n{\"data\":\"plain\",\"shardId\":\"s\"}\n{\"data\":\"esc\\naped\",\"shardId\":\"s\"}",
+        );
+        let mut parser = LineParser::new(Path::new("r.jsonl"), 0);
+        parser.payloads.mapped = Some(whole.clone());
+        for (i, line) in lines(&whole).enumerate() {
+            parser
+                .line(i + 1, std::str::from_utf8(line).unwrap())
+                .unwrap();
+        }
+        let shards = parser.finish().unwrap();
+        let in_file = |p: &Payload| {
+            let (Payload::Bytes(b) | Payload::Base64(b)) = p;
+            whole.as_ptr_range().contains(&b.as_ptr())
+        };
+        let got: Vec<bool> = shards["s"].iter().map(|r| in_file(&r.data)).collect();
+        assert_eq!(got, [true, true, false]);
+        assert_eq!(&shards["s"][2].data.to_bytes()[..], b"esc\naped");
+    }
+
+    #[test]
+    fn sequence_numbers_ascend_as_numbers() {
+        let at = |seq: &str, sub: u64| Record {
+            sequence_number: seq.into(),
+            sub_sequence_number: sub,
+            ..Record::default()
+        };
+        let ascending = [
+            at("0", 0),
+            at("0009", 0),
+            at("9", 3),
+            at("10", 0),
+            at(
+                "49590338271490256608559692538361571095921575989136588898",
+                0,
+            ),
+            at(
+                "49590338271490256608559692538361571095921575989136588898",
+                1,
+            ),
+            at(
+                "149590338271490256608559692538361571095921575989136588898",
+                0,
+            ),
+        ];
+        for (i, a) in ascending.iter().enumerate() {
+            for (j, b) in ascending.iter().enumerate() {
+                assert_eq!(comes_after(b, a), j > i, "{b:?} after {a:?}");
+            }
+        }
     }
 
     #[test]

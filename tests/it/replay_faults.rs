@@ -413,3 +413,76 @@ fn bad_records_files_name_the_line() {
     assert_eq!(out.code, 1);
     assert!(out.stderr.contains("missing.jsonl"), "{}", out.stderr);
 }
+
+/// A records file that cannot be mapped (a pipe, here a FIFO) is streamed: the child is sent
+/// exactly what it is sent for the same records in a regular file, which is mapped.
+#[test]
+fn records_from_a_pipe_replay_as_from_a_file() {
+    let d = workdir();
+    let mut text = String::new();
+    for i in 0..2500 {
+        let shard = format!("shardId-00000000000{}", i % 3);
+        let line = match i % 4 {
+            0 => format!(
+                r#"{{"data":"r{i} \u00e9\n","shardId":"{shard}","approximateArrivalTimestamp":{i}}}"#
+            ),
+            1 => format!(
+                r#"{{"dataBase64":"cjE=","shardId":"{shard}","partitionKey":"p{i}","approximateArrivalTimestamp":{i}}}"#
+            ),
+            2 => format!(
+                r#"{{"data":"{}","shardId":"{shard}","approximateArrivalTimestamp":{i}}}"#,
+                "x".repeat(i)
+            ),
+            _ => format!(
+                r#"{{"dataBase64":"{}","shardId":"{shard}","approximateArrivalTimestamp":{i}}}"#,
+                "QUJD".repeat(i)
+            ),
+        };
+        text.push_str(&line);
+        text.push_str(if i % 5 == 0 { "\r\n" } else { "\n" });
+    }
+    let file = replay(d.path(), GOOD, &[("maxRecords", "300")], &text, &[]);
+    assert_eq!(file.code, 0, "{}", file.stderr);
+    let from_file = d.path().join("from-file.jsonl");
+    std::fs::rename(d.path().join("t.jsonl"), &from_file).unwrap();
+
+    let fifo = d.path().join("records.fifo");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+    let writer = {
+        let (fifo, text) = (fifo.clone(), text.clone());
+        std::thread::spawn(move || std::fs::write(fifo, text).unwrap())
+    };
+    let piped = run(
+        d.path(),
+        &[
+            "replay",
+            "app.properties",
+            "--records",
+            "records.fifo",
+            "--json",
+            "--transcript",
+            "t.jsonl",
+        ],
+        &[],
+        LIMIT,
+    );
+    writer.join().unwrap();
+    assert_eq!(piped.code, 0, "{}", piped.stderr);
+    for shard in [
+        "shardId-000000000000",
+        "shardId-000000000001",
+        "shardId-000000000002",
+    ] {
+        let sent = |path: &Path| -> Vec<String> {
+            transcript(path, shard)
+                .into_iter()
+                .filter(|e| e["direction"] == "to_child")
+                .map(|e| e["line"].as_str().unwrap().to_owned())
+                .collect()
+        };
+        let (a, b) = (sent(&from_file), sent(&d.path().join("t.jsonl")));
+        assert!(a.len() > 4, "{shard}: {a:?}");
+        assert_eq!(a, b, "{shard}");
+        assert_eq!(file.shard(shard), piped.shard(shard));
+    }
+}
