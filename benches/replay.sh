@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Replay throughput with a trivial child on the real amazon_kclpy: records/s, payload MB/s, and
 # the daemon's CPU against its children's (from getrusage, as `replay --json` reports it).
-# Usage: [APP=path/to/processor.py] benches/replay.sh [RECORDS] [RECORD_BYTES] [SHARDS]
-#        (defaults: the trivial benches/trivial_kclpy_app.py, 40000 1024 4)
+# Usage: [APP=path/to/processor.py] [RUNS=n] benches/replay.sh [RECORDS] [RECORD_BYTES] [SHARDS]
+#        (defaults: the trivial benches/trivial_kclpy_app.py, 1 run, 40000 1024 4)
 # Needs: cargo build --release; scripts/setup-test-env.sh (for .venv with amazon_kclpy).
-# KCL_BRIDGE_BIN=path runs another build (A/B); WRAP="perf record ..." profiles it.
+# KCL_BRIDGE_BIN="path [path ...]" runs other builds, interleaved run by run (A/B), and prints
+# each build's medians at the end; WRAP="perf record ..." profiles them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-records=${1:-40000}; size=${2:-1024}; shards=${3:-4}
+records=${1:-40000}; size=${2:-1024}; shards=${3:-4}; runs=${RUNS:-1}
+read -r -a builds <<< "${KCL_BRIDGE_BIN:-target/release/kcl-bridge}"
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 python3 - "$records" "$size" "$shards" > "$work/records.jsonl" <<'PY'
 import base64, json, os, sys
@@ -26,17 +28,39 @@ regionName = us-east-1
 initialPositionInStream = TRIM_HORIZON
 maxRecords = 1000
 PROPS
-start=$(date +%s.%N)
-KCL_BRIDGE_LOG=warn ${WRAP:-} "${KCL_BRIDGE_BIN:-target/release/kcl-bridge}" replay "$work/app.properties" --records "$work/records.jsonl" --json > "$work/report.json"
-end=$(date +%s.%N)
-python3 - "$work/report.json" "$start" "$end" "$records" "$size" <<'PY'
+for ((run = 1; run <= runs; run++)); do
+    for b in "${!builds[@]}"; do
+        start=$(date +%s.%N)
+        KCL_BRIDGE_LOG=warn ${WRAP:-} "${builds[$b]}" replay "$work/app.properties" --records "$work/records.jsonl" --json > "$work/report.json"
+        end=$(date +%s.%N)
+        python3 - "$work/report.json" "$start" "$end" "$records" "$size" "${builds[$b]}" >> "$work/runs.tsv" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1])); wall = float(sys.argv[3]) - float(sys.argv[2])
 n, size = int(sys.argv[4]), int(sys.argv[5])
 assert all(s["result"] == "completed" and s["final_checkpoint"] == "SHARD_END" for s in r["shards"]), r
 d, b, c = r["cpu"]["daemon_seconds"], r["cpu"]["daemon_bridging_seconds"], r["cpu"]["record_processors_seconds"]
-print("records %d x %d B over %d shards: wall %.2f s, %.0f records/s, %.1f MB/s of payload"
-      % (n, size, len(r["shards"]), wall, n / wall, n * size / wall / 1e6))
-print("CPU: kcl-bridge %.3f s in all (%.1f %% of the children's), %.3f s driving the children (%.1f %%); record processors %.3f s"
-      % (d, 100 * d / c, b, 100 * b / c, c))
+print("%s\t%f\t%f\t%f\t%f" % (sys.argv[6], wall, d, b, c))
 PY
+        tail -n 1 "$work/runs.tsv" | python3 -c '
+import sys
+b, wall, d, dr, c = sys.stdin.read().split("\t"); wall, d, dr, c = map(float, (wall, d, dr, c))
+n, size = int(sys.argv[1]), int(sys.argv[2])
+print("%s: %d records x %d B: wall %.2f s, %.0f records/s, %.1f MB/s of payload" % (b, n, size, wall, n / wall, n * size / wall / 1e6))
+print("  CPU: kcl-bridge %.3f s in all (%.1f %% of the children'"'"'s), %.3f s driving the children (%.1f %%); record processors %.3f s"
+      % (d, 100 * d / c, dr, 100 * dr / c, c))' "$records" "$size"
+    done
+done
+if ((runs > 1)); then
+    python3 - "$work/runs.tsv" <<'PY'
+import statistics, sys
+rows = {}
+for line in open(sys.argv[1]):
+    b, wall, d, dr, c = line.rstrip("\n").split("\t")
+    rows.setdefault(b, []).append((float(d), float(dr), float(c)))
+for b, rs in rows.items():
+    med = lambda xs: statistics.median(xs)
+    print("%s, median of %d runs: kcl-bridge %.3f s in all (%.1f %% of the children's), %.3f s driving (%.1f %%); children %.3f s"
+          % (b, len(rs), med([r[0] for r in rs]), med([100 * r[0] / r[2] for r in rs]),
+             med([r[1] for r in rs]), med([100 * r[1] / r[2] for r in rs]), med([r[2] for r in rs])))
+PY
+fi

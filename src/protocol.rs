@@ -163,6 +163,13 @@ pub struct Record {
 
 /// Appends `s` as a JSON string literal (quotes and escapes included).
 fn push_json_str(out: &mut Vec<u8>, s: &str) {
+    // Partition keys and sequence numbers need no escapes as a rule: copied as they are.
+    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+        return;
+    }
     // serde_json escapes exactly as JSON requires and writes non-ASCII raw, as Jackson does.
     // Writing to a Vec cannot fail.
     serde_json::to_writer(&mut *out, s).unwrap_or_default();
