@@ -4,6 +4,10 @@ polls, 2 shards every 250 ms, no SDK, signing or JSON) against the same emulator
 uses. Its CPU per minute is what the kernel, the tokio runtime and the emulator's replies cost
 here; kcl-bridge's idle figure cannot go below it.
 
+CPU is the scheduler's run time (/proc/<pid>/task/*/schedstat, nanoseconds), as in
+`benches/idle.py`. Each run measures both variants: shards on their own timers, and `ALIGNED`
+(every shard on one timer, as kcl-bridge polls them).
+
 Usage (after `scripts/setup-test-env.sh`):
     .venv/bin/python3 benches/idle_floor.py [--seconds 45] [--emulator moto|moto-h2] [--runs 3]
 """
@@ -14,6 +18,7 @@ import time
 
 import boto3
 
+import idle
 import worker
 
 REPO = worker.REPO
@@ -31,30 +36,36 @@ def main():
                     "--target-dir", target], check=True)
     exe = os.path.join(target, "release", "idle-floor")
     for run in range(args.runs):
-        moto, endpoint = worker.start_moto(args.emulator)
-        try:
-            k = boto3.client("kinesis", endpoint_url=endpoint, region_name="us-east-1",
-                             aws_access_key_id="test", aws_secret_access_key="test")
-            k.create_stream(StreamName="floor", ShardCount=2)
-            shards = [s["ShardId"] for s in k.list_shards(StreamName="floor")["Shards"]]
-            p = subprocess.Popen([exe, endpoint.split("//", 1)[1], "floor"] + shards)
+        for aligned in (False, True):
+            moto, endpoint = worker.start_moto(args.emulator)
             try:
-                time.sleep(5)
-                if p.poll() is not None:
-                    raise SystemExit("idle-floor exited with %s" % p.returncode)
-                c0 = worker.cpu_seconds(p.pid)
-                time.sleep(args.seconds)
-                c1 = worker.cpu_seconds(p.pid)
-                if p.poll() is not None:
-                    raise SystemExit("idle-floor exited with %s" % p.returncode)
-                print("floor on %s, 2 shards polled every 250 ms: %.3f CPU-s per minute, RSS %.1f MB (over %d s)"
-                      % (args.emulator, (c1 - c0) * 60 / args.seconds,
-                         worker.rss_kb(p.pid, "VmRSS") / 1024, args.seconds))
+                k = boto3.client("kinesis", endpoint_url=endpoint, region_name="us-east-1",
+                                 aws_access_key_id="test", aws_secret_access_key="test")
+                k.create_stream(StreamName="floor", ShardCount=2)
+                shards = [s["ShardId"] for s in k.list_shards(StreamName="floor")["Shards"]]
+                env = dict(os.environ)
+                if aligned:
+                    env["ALIGNED"] = "1"
+                p = subprocess.Popen([exe, endpoint.split("//", 1)[1], "floor"] + shards, env=env)
+                try:
+                    time.sleep(5)
+                    if p.poll() is not None:
+                        raise SystemExit("idle-floor exited with %s" % p.returncode)
+                    c0, s0, t0 = idle.run_time_ns(p.pid), idle.switches(p.pid), time.monotonic()
+                    time.sleep(args.seconds)
+                    c1, s1, t1 = idle.run_time_ns(p.pid), idle.switches(p.pid), time.monotonic()
+                    if p.poll() is not None:
+                        raise SystemExit("idle-floor exited with %s" % p.returncode)
+                    print("floor on %s, 2 shards polled every 250 ms%s: %.3f CPU-s per minute, "
+                          "%.1f wake-ups/s, RSS %.1f MB (over %d s)"
+                          % (args.emulator, " on one timer" if aligned else "",
+                             (c1 - c0) / 1e9 * 60 / (t1 - t0), (s1 - s0) / (t1 - t0),
+                             worker.rss_kb(p.pid, "VmRSS") / 1024, args.seconds), flush=True)
+                finally:
+                    p.kill()
+                    p.wait()
             finally:
-                p.kill()
-                p.wait()
-        finally:
-            moto.kill()
+                moto.kill()
 
 
 if __name__ == "__main__":

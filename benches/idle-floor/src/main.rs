@@ -5,7 +5,9 @@
 //! emulator's replies cost on this machine: the floor under any idle Kinesis poller here.
 //!
 //! Usage: idle-floor HOST:PORT STREAM SHARD... (the stream must exist; each shard is polled
-//! from TRIM_HORIZON).
+//! from TRIM_HORIZON). With `ALIGNED=1` in the environment, one task polls every shard on one
+//! timer: all requests written, then all responses read, then one sleep to the next tick of a
+//! fixed schedule (as kcl-bridge's shards share one schedule).
 
 use std::time::Duration;
 
@@ -53,14 +55,15 @@ async fn response(s: &mut TcpStream, buf: &mut Vec<u8>) -> std::io::Result<Strin
     }
 }
 
-async fn poll(addr: String, stream: String, shard: String) -> std::io::Result<()> {
-    let mut s = TcpStream::connect(&addr).await?;
+/// A keep-alive connection and its GetRecords request for one shard.
+async fn open(addr: &str, stream: &str, shard: &str) -> std::io::Result<(TcpStream, Vec<u8>)> {
+    let mut s = TcpStream::connect(addr).await?;
     s.set_nodelay(true)?;
     let mut buf = Vec::new();
     let body = format!(
         r#"{{"StreamName":"{stream}","ShardId":"{shard}","ShardIteratorType":"TRIM_HORIZON"}}"#
     );
-    s.write_all(&request(&addr, "GetShardIterator", &body)).await?;
+    s.write_all(&request(addr, "GetShardIterator", &body)).await?;
     let reply = response(&mut s, &mut buf).await?;
     let iterator = reply
         .split(r#""ShardIterator""#)
@@ -70,14 +73,40 @@ async fn poll(addr: String, stream: String, shard: String) -> std::io::Result<()
         .to_owned();
     // moto hands back the same iterator at the tip of an idle shard, so one request serves.
     let get = request(
-        &addr,
+        addr,
         "GetRecords",
         &format!(r#"{{"ShardIterator":"{iterator}","Limit":10000}}"#),
     );
+    Ok((s, get))
+}
+
+async fn poll(addr: String, stream: String, shard: String) -> std::io::Result<()> {
+    let (mut s, get) = open(&addr, &stream, &shard).await?;
+    let mut buf = Vec::new();
     loop {
         s.write_all(&get).await?;
         response(&mut s, &mut buf).await?;
         tokio::time::sleep(IDLE).await;
+    }
+}
+
+/// Every shard on one schedule: write all requests, read all responses, sleep to the next tick.
+async fn poll_aligned(addr: String, stream: String, shards: Vec<String>) -> std::io::Result<()> {
+    let mut conns = Vec::new();
+    for shard in &shards {
+        conns.push(open(&addr, &stream, shard).await?);
+    }
+    let mut buf = Vec::new();
+    let mut tick = tokio::time::Instant::now();
+    loop {
+        for (s, get) in conns.iter_mut() {
+            s.write_all(get).await?;
+        }
+        for (s, _) in conns.iter_mut() {
+            response(s, &mut buf).await?;
+        }
+        tick += IDLE;
+        tokio::time::sleep_until(tick).await;
     }
 }
 
@@ -92,6 +121,9 @@ fn main() -> std::io::Result<()> {
         .enable_all()
         .build()?
         .block_on(async move {
+            if std::env::var_os("ALIGNED").is_some() {
+                return poll_aligned(addr, stream, shards).await;
+            }
             let mut tasks = tokio::task::JoinSet::new();
             for shard in shards {
                 tasks.spawn(poll(addr.clone(), stream.clone(), shard));
