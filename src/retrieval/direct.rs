@@ -25,6 +25,7 @@ use aws_credential_types::Credentials;
 use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
 use aws_sigv4::sign::v4;
 use aws_smithy_runtime_api::client::http::HttpConnector;
+use aws_smithy_runtime_api::client::identity::Identity;
 use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
 use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::byte_stream::ByteStream;
@@ -60,10 +61,11 @@ pub enum Attempt {
     Fallback { reason: String, suspect: bool },
 }
 
-/// Credentials and when they were fetched.
+/// Credentials, as the signer takes them, and when they were fetched.
 #[derive(Debug, Clone)]
 struct Cached {
-    credentials: Credentials,
+    identity: Identity,
+    expiry: Option<SystemTime>,
     fetched: SystemTime,
 }
 
@@ -135,24 +137,28 @@ impl DirectGetRecords {
         }
     }
 
-    async fn credentials(&self) -> Result<Credentials, String> {
+    /// The credentials to sign with (converted for the signer once, not on every call).
+    async fn credentials(&self) -> Result<Identity, String> {
         let mut cached = self.cached.lock().await;
         let now = SystemTime::now();
         if let Some(c) = cached.as_ref() {
-            if !needs_refresh(c.fetched, c.credentials.expiry(), now) {
-                return Ok(c.credentials.clone());
+            if !needs_refresh(c.fetched, c.expiry, now) {
+                return Ok(c.identity.clone());
             }
         }
-        let credentials = self
+        let credentials: Credentials = self
             .provider
             .provide_credentials()
             .await
             .map_err(|e| format!("no credentials: {e}"))?;
+        let expiry = credentials.expiry();
+        let identity = Identity::from(credentials);
         *cached = Some(Cached {
-            credentials: credentials.clone(),
+            identity: identity.clone(),
+            expiry,
             fetched: now,
         });
-        Ok(credentials)
+        Ok(identity)
     }
 
     /// Forgets the cached credentials: the next call fetches them again.
@@ -229,10 +235,9 @@ impl DirectGetRecords {
         &self,
         iterator: &str,
         limit: u32,
-        credentials: Credentials,
+        identity: Identity,
     ) -> Result<HttpRequest, String> {
         let body = request_body(iterator, limit);
-        let identity = credentials.into();
         let params = v4::SigningParams::builder()
             .identity(&identity)
             .region(&self.region)
