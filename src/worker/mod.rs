@@ -10,6 +10,7 @@
 //! the grace period before killing what is left.
 
 pub mod held;
+pub mod prefetch;
 pub mod shard;
 
 use std::collections::HashMap;

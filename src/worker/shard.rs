@@ -8,6 +8,7 @@
 //! child. On shutdown the child gets `shutdownRequested`, then the lease is released, then the
 //! child gets `leaseLost`.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::mpsc;
@@ -16,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, error, info, warn};
 
 use super::held::{HeldLease, LeaseSink};
+use super::prefetch::{self, PrefetchBudget};
 use crate::checkpoint::{CheckpointState, ExtendedSequenceNumber, SequenceNumber};
 use crate::child::{ChildError, ChildSpec, ShardChild};
 use crate::lease::dynamo::DynamoLeaseTable;
@@ -71,7 +73,8 @@ pub enum ShardOutcome {
 }
 
 enum Fetched {
-    Batch(Batch),
+    /// A batch and its bytes, counted in the shard's [`PrefetchBudget`].
+    Batch(Batch, usize),
     /// The shard is closed and every record was fetched.
     End(Vec<ChildShard>),
     Fatal(String),
@@ -176,9 +179,10 @@ impl ShardConsumer {
             Ok(s) => s,
             Err(why) => return Ok(SessionEnd::Outcome(ShardOutcome::Fatal(why))),
         };
-        // Bounded prefetch: the fetcher waits while two batches are queued, so a slow child
-        // never makes memory grow.
+        // Bounded prefetch: the fetcher waits while two batches or 8 MiB are queued, so a slow
+        // child never makes memory grow.
         let (tx, mut rx) = mpsc::channel(2);
+        let budget = Arc::new(PrefetchBudget::new(prefetch::LIMIT));
         let fetcher = tokio::spawn(fetch(
             self.stream.clone(),
             self.shard_id.clone(),
@@ -186,6 +190,7 @@ impl ShardConsumer {
             self.settings.clone(),
             lease.hash_range,
             tx,
+            budget.clone(),
         ));
         let _abort_fetcher = AbortOnDrop(fetcher);
         // Records at or below this position were delivered (or checkpointed) already.
@@ -204,7 +209,8 @@ impl ShardConsumer {
                     return Ok(SessionEnd::Outcome(ShardOutcome::ShutDown));
                 }
                 fetched = rx.recv() => match fetched {
-                    Some(Fetched::Batch(batch)) => {
+                    Some(Fetched::Batch(batch, bytes)) => {
+                        budget.release(bytes);
                         let records: Vec<Record> = batch
                             .records
                             .into_iter()
@@ -316,7 +322,8 @@ fn start_position(
 }
 
 /// Fetches batches with GetRecords until the shard ends, keeping at least
-/// `idleTimeBetweenReadsInMillis` between calls; recovers expired iterators after the last
+/// `idleTimeBetweenReadsInMillis` between calls and calling only while fewer than
+/// [`prefetch::LIMIT`] bytes wait for the child; recovers expired iterators after the last
 /// record fetched and backs off exponentially (with jitter) while throttled.
 async fn fetch(
     stream: KinesisStream,
@@ -325,6 +332,7 @@ async fn fetch(
     settings: ShardSettings,
     range: Option<HashKeyRange>,
     tx: mpsc::Sender<Fetched>,
+    budget: Arc<PrefetchBudget>,
 ) {
     let mut restart_at = start;
     let mut iterator: Option<String> = None;
@@ -333,6 +341,9 @@ async fn fetch(
     let mut backoff = Duration::from_millis(100);
     let idle = settings.idle_between_reads;
     loop {
+        // An iterator that expires meanwhile (a child slower than five minutes a batch) is
+        // recovered below like any other.
+        budget.room().await;
         let it = match iterator.take() {
             Some(it) => it,
             None => match stream.iterator(&shard_id, &restart_at).await {
@@ -382,8 +393,12 @@ async fn fetch(
                 // shard's poll wakes no other task.
                 let wanted = !batch.records.is_empty()
                     || settings.call_process_records_even_for_empty_record_list;
-                if wanted && tx.send(Fetched::Batch(batch)).await.is_err() {
-                    return;
+                if wanted {
+                    let bytes = prefetch::batch_bytes(&batch.records);
+                    budget.add(bytes);
+                    if tx.send(Fetched::Batch(batch, bytes)).await.is_err() {
+                        return;
+                    }
                 }
                 match next {
                     Some(next) => iterator = Some(next),

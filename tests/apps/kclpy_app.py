@@ -10,6 +10,8 @@ Environment:
                     crash | hang | bogus-checkpoint          (see Behaviour below)
   KCLB_RECORDS_OUT  optional file; one line per received record is appended:
                     <shardId>\t<sequenceNumber>\t<subSequenceNumber>\t<base64 data>
+  KCLB_GATE         optional file; the first processRecords does nothing until it exists (a
+                    child that holds its first batch for as long as a test needs)
 
 All three interfaces produce the same wire traffic for a given scenario: the scenario logic lives
 in Behaviour, and the three processor classes only translate the library's callbacks into it.
@@ -29,6 +31,7 @@ from amazon_kclpy.v3 import processor as v3processor
 INTERFACE = os.environ.get("KCLB_INTERFACE", "v3")
 SCENARIO = os.environ.get("KCLB_SCENARIO", "normal")
 RECORDS_OUT = os.environ.get("KCLB_RECORDS_OUT")
+GATE = os.environ.get("KCLB_GATE")
 
 SCENARIOS = ("normal", "checkpoint-refused", "no-checkpoint", "malformed-output",
              "crash", "hang", "bogus-checkpoint")
@@ -74,6 +77,10 @@ class Behaviour(object):
         self.batches += 1
         first = self.batches == 1
         log("processRecords #{}: {} records".format(self.batches, len(records)))
+        if first and GATE:
+            log("waiting for {}".format(GATE))
+            while not os.path.exists(GATE):
+                time.sleep(0.05)
         if self.batches == 2 and SCENARIO == "crash":
             log("crash scenario: exiting with code 3")
             os._exit(3)  # no cleanup, no status reply

@@ -21,6 +21,18 @@ fn start_worker(
     moto: &Moto,
     records_out: &Path,
 ) -> Daemon {
+    start_worker_with(dir, name, properties, moto, records_out, &[])
+}
+
+/// [`start_worker`] with more environment variables (set last, so they win).
+fn start_worker_with(
+    dir: &Path,
+    name: &str,
+    properties: &str,
+    moto: &Moto,
+    records_out: &Path,
+    env: &[(&str, &std::ffi::OsStr)],
+) -> Daemon {
     let props = dir.join(format!("{name}.properties"));
     std::fs::write(&props, properties).unwrap();
     let mut cmd = Command::new(harness::bin());
@@ -30,6 +42,9 @@ fn start_worker(
         .env("KCLB_RECORDS_OUT", records_out)
         .env("KCL_BRIDGE_LOG", "info");
     for (k, v) in moto.env() {
+        cmd.env(k, v);
+    }
+    for (k, v) in env {
         cmd.env(k, v);
     }
     Daemon::spawn(cmd, dir.join(format!("{name}.log")))
@@ -1006,6 +1021,70 @@ async fn expired_iterator_is_recovered() {
         put.iter().map(|p| p.1.clone()).collect::<Vec<_>>(),
         "exactly once, in order"
     );
+}
+
+/// A child that holds its first batch stops the fetcher once 8 MiB wait for it (Java's prefetch
+/// bound), and once it goes on, every record arrives: the bytes it takes are given back.
+#[tokio::test(flavor = "multi_thread")]
+async fn prefetch_stops_at_its_byte_bound() {
+    const MIB: usize = 1 << 20;
+    let moto = Moto::start();
+    let k = moto.kinesis();
+    let app = unique("bound");
+    create_stream(&k, &app, 1).await;
+    let mut put = Vec::new();
+    for i in 0..15u8 {
+        let mut data = vec![b'a' + i; MIB];
+        data[..4].copy_from_slice(&u32::from(i).to_be_bytes());
+        let r = k
+            .put_record()
+            .stream_name(&app)
+            .partition_key(format!("pk-{i}"))
+            .data(aws_sdk_kinesis::primitives::Blob::new(data.clone()))
+            .send()
+            .await
+            .expect("PutRecord");
+        put.push((r.sequence_number().to_owned(), data));
+    }
+    let dir = workdir();
+    let out = dir.path().join("received.tsv");
+    let gate = dir.path().join("gate");
+    // 5 MiB batches: with the first held by the child, the second and third queue 10 MiB.
+    let props = properties(&moto, &app, &[("workerId", "w"), ("maxRecords", "5")]);
+    let env = [
+        ("KCLB_GATE", gate.as_os_str()),
+        (
+            "KCL_BRIDGE_LOG",
+            "info,kcl_bridge::worker::prefetch=debug".as_ref(),
+        ),
+    ];
+    let mut w = start_worker_with(dir.path(), "w", &props, &moto, &out, &env);
+    eventually(
+        Duration::from_secs(30),
+        "the fetcher waits at 8 MiB",
+        || async { w.log().contains("prefetch queue full") },
+    )
+    .await;
+    assert!(received(&out).is_empty(), "the child holds its first batch");
+    std::fs::write(&gate, b"").unwrap();
+    eventually(Duration::from_secs(60), "15 records", || async {
+        received(&out).len() >= 15
+    })
+    .await;
+    w.signal(nix::sys::signal::Signal::SIGTERM);
+    assert_eq!(w.wait(Duration::from_secs(20)), 0, "{}", w.log());
+    let got: Vec<(String, Vec<u8>)> = std::fs::read_to_string(&out)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            let data = base64::engine::general_purpose::STANDARD
+                .decode(f[3])
+                .unwrap();
+            (f[1].to_owned(), data)
+        })
+        .collect();
+    assert!(got == put, "every record exactly once, in order, intact");
 }
 
 /// An endpoint that is down is retried with back-off, then the worker exits 1 saying why;
