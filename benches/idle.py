@@ -47,13 +47,8 @@ def measure(build, endpoint, name, seconds):
                      aws_access_key_id="test", aws_secret_access_key="test")
     k.create_stream(StreamName=name, ShardCount=2)
     work = tempfile.mkdtemp()
-    props = os.path.join(work, "app.properties")
-    with open(props, "w") as f:
-        f.write("executableName = %s %s\napplicationName = %s\nstreamName = %s\n"
-                "AwsCredentialsProvider = DefaultCredentialsProvider\nregionName = us-east-1\n"
-                "kinesisEndpoint = %s\ndynamoDBEndpoint = %s\ninitialPositionInStream = TRIM_HORIZON\n"
-                "idleTimeBetweenReadsInMillis = 250\nworkerId = idle\nmetricsLevel = NONE\n"
-                % (worker.PY, worker.APP, name, name, endpoint, endpoint))
+    props = worker.write_properties(work, name, endpoint,
+                                    "idleTimeBetweenReadsInMillis = 250\nworkerId = idle\n")
     env = dict(os.environ, AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test", KCL_BRIDGE_LOG="warn",
                KCLB_SCENARIO="normal", KCLB_RECORDS_OUT=os.path.join(work, "received.tsv"))
     p = subprocess.Popen([build, props], cwd=work, env=env, stdout=subprocess.DEVNULL,

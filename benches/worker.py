@@ -66,6 +66,18 @@ def lines(path):
         return 0
 
 
+def write_properties(work, name, endpoint, extra):
+    """`work`/app.properties: the test app on stream `name` (also the application name) at
+    `endpoint` for both services, metrics off, then the `extra` lines. Returns its path."""
+    props = os.path.join(work, "app.properties")
+    with open(props, "w") as f:
+        f.write("executableName = %s %s\napplicationName = %s\nstreamName = %s\n"
+                "AwsCredentialsProvider = DefaultCredentialsProvider\nregionName = us-east-1\n"
+                "kinesisEndpoint = %s\ndynamoDBEndpoint = %s\ninitialPositionInStream = TRIM_HORIZON\n"
+                "metricsLevel = NONE\n%s" % (PY, APP, name, name, endpoint, endpoint, extra))
+    return props
+
+
 def run(daemon, endpoint, name, shards, records, size, idle_ms, idle_seconds=0):
     k = boto3.client("kinesis", endpoint_url=endpoint, region_name="us-east-1",
                      aws_access_key_id="test", aws_secret_access_key="test")
@@ -76,15 +88,11 @@ def run(daemon, endpoint, name, shards, records, size, idle_ms, idle_seconds=0):
             {"Data": blob, "PartitionKey": "pk%d" % i} for i in range(start, min(records, start + 500))])
     work = tempfile.mkdtemp()
     out = os.path.join(work, "received.tsv")
-    props = os.path.join(work, "app.properties")
-    with open(props, "w") as f:
-        f.write("executableName = %s %s\napplicationName = %s\nstreamName = %s\n"
-                "AwsCredentialsProvider = DefaultCredentialsProvider\nregionName = us-east-1\n"
-                "kinesisEndpoint = %s\ndynamoDBEndpoint = %s\ninitialPositionInStream = TRIM_HORIZON\n"
-                "idleTimeBetweenReadsInMillis = %d\nworkerId = bench\nmaxRecords = 10000\n"
-                "metricsLevel = NONE\nshardSyncIntervalMillis = 1000\nleaseAssignmentIntervalMillis = 1000\n"
-                "workerMetricsReporterFreqInMillis = 1000\nshutdownGraceMillis = 10000\n"
-                % (PY, APP, name, name, endpoint, endpoint, idle_ms))
+    props = write_properties(work, name, endpoint,
+                             "idleTimeBetweenReadsInMillis = %d\nworkerId = bench\nmaxRecords = 10000\n"
+                             "shardSyncIntervalMillis = 1000\nleaseAssignmentIntervalMillis = 1000\n"
+                             "workerMetricsReporterFreqInMillis = 1000\nshutdownGraceMillis = 10000\n"
+                             % idle_ms)
     env = dict(os.environ, AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test", KCL_BRIDGE_LOG="warn",
                KCLB_SCENARIO="normal", KCLB_RECORDS_OUT=out)
     t0 = time.monotonic()
