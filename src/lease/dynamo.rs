@@ -513,6 +513,26 @@ impl DynamoLeaseTable {
         Self::send_counter_write(req, lease).await
     }
 
+    /// Deletes a finished shard's lease (`lease::cleanup` decides when). Unlike Java's
+    /// unconditional delete, only a row that still exists at `SHARD_END`: a lease someone
+    /// re-created meanwhile is never removed. Returns whether this call deleted it.
+    pub async fn delete_finished(&self, key: &str) -> Result<bool, LeaseError> {
+        let out = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key("leaseKey", s(key))
+            .condition_expression("attribute_exists(leaseKey) AND checkpoint = :end")
+            .expression_attribute_values(":end", s("SHARD_END"))
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(true),
+            Err(e) if is_condition_failure(&e) => Ok(false),
+            Err(e) => Err(error(e)),
+        }
+    }
+
     /// Records a finished shard's children on its lease (counter untouched, as Java's meta update).
     pub async fn set_child_shards(&self, key: &str, children: &[String]) -> Result<(), LeaseError> {
         if children.is_empty() {

@@ -9,6 +9,7 @@
 //! * [`expiry`]: expiry by local observation of `leaseCounter` ([`ExpiryTracker`], §3.2);
 //! * [`taker`]: Java's `computeLeasesToTake` ([`compute_leases_to_take`], §3.3);
 //! * [`sync`]: which leases a shard sync creates, child leases and parent gating (§5);
+//! * [`cleanup`]: when a finished shard's lease may be deleted (§5);
 //! * [`timing`]: the renewer and taker periods (§3.1).
 //!
 //! What must not live here: I/O of any kind (no DynamoDB, no Kinesis, no files), `tokio`, AWS SDK
@@ -16,6 +17,7 @@
 //! [`std::time::Instant`]; randomness is injected through [`Chooser`], so every decision is
 //! reproducible in tests. Nothing here logs: callers log the returned decisions.
 
+pub mod cleanup;
 pub mod dynamo;
 pub mod expiry;
 pub mod row;
@@ -26,6 +28,7 @@ pub mod timing;
 use crate::checkpoint::{ExtendedSequenceNumber, SequenceNumber};
 use crate::config::InitialPosition;
 
+pub use cleanup::{finished_lease_deletable, Keep};
 pub use expiry::{ExpiryTracker, Staleness};
 pub use row::{classify_row, reserved_worker_id, NotALeaseReason, ReservedWorkerId, RowKind};
 pub use sync::{

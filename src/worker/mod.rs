@@ -21,7 +21,7 @@ use std::time::Duration;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
-use tracing::{info, info_span, warn, Instrument};
+use tracing::{debug, info, info_span, warn, Instrument};
 
 use crate::aws::{self, AwsSetupError};
 use crate::child::ChildSpec;
@@ -314,6 +314,7 @@ impl Coordinator {
                                 if let Err(e) = self.sync_shards(&shards, &scan.leases, scan.leases.is_empty()).await {
                                     warn!(error = %e, "shard sync failed");
                                 }
+                                self.clean_up_finished(&scan.leases).await;
                             }
                             Err(e) => warn!(error = %e, "shard sync: lease scan failed"),
                         },
@@ -322,6 +323,42 @@ impl Coordinator {
                 }
             }
             self.reap().await?;
+        }
+    }
+
+    /// Deletes the finished leases this worker holds once every child shard has begun and no
+    /// parent lease is left (`lease::cleanup`), unless `cleanupLeasesUponShardCompletion` is
+    /// false. `leases` is the scan the shard sync read.
+    async fn clean_up_finished(&mut self, leases: &[Lease]) {
+        if !self.config.lease.cleanup_leases_upon_shard_completion {
+            return;
+        }
+        let finished: Vec<String> = self
+            .running
+            .iter()
+            .filter(|(_, r)| r.task.is_none() && !r.held.is_lost())
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in finished {
+            let Some(lease) = leases.iter().find(|l| l.key == key) else {
+                continue;
+            };
+            if let Err(why) = lease::finished_lease_deletable(lease, leases) {
+                debug!(lease = %key, reason = %why, "keeping the finished lease");
+                continue;
+            }
+            match self.table.delete_finished(&key).await {
+                Ok(true) => {
+                    info!(lease = %key, "deleted the finished shard's lease: every child shard has begun");
+                    self.running.remove(&key);
+                    self.expiry.forget(&key);
+                }
+                // Gone or no longer finished: the next renewal finds out and lets it go.
+                Ok(false) => {}
+                Err(e) => {
+                    warn!(lease = %key, error = %e, "deleting the finished lease failed; trying again at the next shard sync")
+                }
+            }
         }
     }
 

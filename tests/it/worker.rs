@@ -852,7 +852,8 @@ fn positions(got: &[(String, String, u64, String)], shard: &str) -> Vec<usize> {
 
 /// Split then merge: parents finish (SHARD_END) before their children start, child leases carry
 /// their parents, and no record is lost. ferrokinesis sends no ChildShards at shard end, so this
-/// also proves the ListShards fallback (Java would retry for ever).
+/// also proves the ListShards fallback (Java would retry for ever). Finished leases are kept
+/// (`cleanupLeasesUponShardCompletion = false`) so that their rows can be read at any point.
 #[tokio::test(flavor = "multi_thread")]
 async fn split_and_merge() {
     use crate::emulator::Ferro;
@@ -867,7 +868,15 @@ async fn split_and_merge() {
     let mut w = start_worker(
         dir.path(),
         "w",
-        &split_properties(&moto, &ferro, &app, &[("workerId", "w")]),
+        &split_properties(
+            &moto,
+            &ferro,
+            &app,
+            &[
+                ("workerId", "w"),
+                ("cleanupLeasesUponShardCompletion", "false"),
+            ],
+        ),
         &moto,
         &out,
     );
@@ -980,6 +989,113 @@ async fn split_and_merge() {
     assert_eq!(got_keys, want_keys);
     w.signal(nix::sys::signal::Signal::SIGTERM);
     assert_eq!(w.wait(Duration::from_secs(20)), 0, "{}", w.log());
+}
+
+/// Puts one record into the shard that owns `hash_key`; returns (shard, sequence number).
+async fn put_at(
+    k: &aws_sdk_kinesis::Client,
+    stream: &str,
+    hash_key: &str,
+    i: usize,
+) -> (String, String) {
+    let r = k
+        .put_record()
+        .stream_name(stream)
+        .partition_key(format!("pk-{i}"))
+        .explicit_hash_key(hash_key)
+        .data(aws_sdk_kinesis::primitives::Blob::new(format!("data-{i}")))
+        .send()
+        .await
+        .expect("PutRecord");
+    (r.shard_id().to_owned(), r.sequence_number().to_owned())
+}
+
+/// After a split, the parent's finished lease stays while a child has not begun, and is deleted
+/// once both children have checkpointed (Java's cleanup rule); no record is lost.
+#[tokio::test(flavor = "multi_thread")]
+async fn finished_lease_is_deleted_once_every_child_has_begun() {
+    use crate::emulator::Ferro;
+    const PARENT: &str = "shardId-000000000000";
+    let moto = Moto::start();
+    let ferro = Ferro::start(None).await;
+    let (k, d) = (ferro.kinesis(), moto.dynamodb());
+    let app = unique("cleanup");
+    create_stream(&k, &app, 1).await;
+    let mut put: Vec<(String, String)> = put_records(&k, &app, 0..3)
+        .await
+        .into_iter()
+        .map(|(shard, seq, _)| (shard, seq))
+        .collect();
+    let dir = workdir();
+    let out = dir.path().join("received.tsv");
+    let props = split_properties(&moto, &ferro, &app, &[("workerId", "w")]);
+    let env = [("KCL_BRIDGE_LOG", "info,kcl_bridge::worker=debug".as_ref())];
+    let mut w = start_worker_with(dir.path(), "w", &props, &moto, &out, &env);
+    eventually(Duration::from_secs(30), "3 records", || async {
+        received(&out).len() >= 3
+    })
+    .await;
+    let middle = (1u128 << 127).to_string();
+    k.split_shard()
+        .stream_name(&app)
+        .shard_to_split(PARENT)
+        .new_starting_hash_key(&middle)
+        .send()
+        .await
+        .unwrap();
+    wait_open_shards(&k, &app, 2).await;
+
+    // Records for the low child only: it begins, the high child does not.
+    let (low, seq) = put_at(&k, &app, "0", 3).await;
+    put.push((low.clone(), seq.clone()));
+    eventually(
+        Duration::from_secs(30),
+        "the low child checkpoints",
+        || async {
+            lease_rows(&d, &app)
+                .await
+                .get(&low)
+                .is_some_and(|r| attr_s(r, "checkpoint").as_deref() == Some(seq.as_str()))
+        },
+    )
+    .await;
+    // Two more shard syncs decide on a table where the low child has begun.
+    let kept = |log: &str| log.matches("keeping the finished lease").count();
+    let before = kept(&w.log());
+    eventually(Duration::from_secs(30), "two more shard syncs", || async {
+        kept(&w.log()) >= before + 2
+    })
+    .await;
+    let rows = lease_rows(&d, &app).await;
+    assert_eq!(
+        attr_s(&rows[PARENT], "checkpoint").as_deref(),
+        Some("SHARD_END"),
+        "kept while a child has not begun: {rows:?}"
+    );
+    assert!(!w.log().contains("deleted the finished shard's lease"));
+
+    let (high, seq) = put_at(&k, &app, &middle, 4).await;
+    assert_ne!(high, low);
+    put.push((high, seq));
+    eventually(
+        Duration::from_secs(30),
+        "the parent lease deleted",
+        || async { !lease_rows(&d, &app).await.contains_key(PARENT) },
+    )
+    .await;
+    assert!(w.log().contains("deleted the finished shard's lease"));
+    eventually(Duration::from_secs(30), "5 records", || async {
+        received(&out).len() >= 5
+    })
+    .await;
+    w.signal(nix::sys::signal::Signal::SIGTERM);
+    assert_eq!(w.wait(Duration::from_secs(20)), 0, "{}", w.log());
+    let rows = lease_rows(&d, &app).await;
+    assert_eq!(rows.len(), 2, "the two children's leases stay: {rows:?}");
+    let mut got: Vec<(String, String)> = received(&out).into_iter().map(|r| (r.0, r.1)).collect();
+    got.sort();
+    put.sort();
+    assert_eq!(got, put, "every record exactly once");
 }
 
 /// An expired iterator is replaced after the last record fetched: nothing lost, nothing repeated.
