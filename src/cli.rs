@@ -44,6 +44,9 @@ struct Cli {
     /// A logback XML file. Accepted for compatibility and ignored (use KCL_BRIDGE_LOG).
     #[arg(short = 'l', long = "log-configuration", value_name = "FILE")]
     log_configuration: Option<PathBuf>,
+    /// Unknown keys in the properties file are errors, not warnings (Java ignores them).
+    #[arg(long, global = true)]
+    strict: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -122,10 +125,18 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> ExitCode {
         }
     };
     init_logging();
+    let options = config::Options {
+        strict_unknown_keys: cli.strict,
+    };
     match cli.command {
-        Some(Command::Check { file }) => check(&file),
-        Some(Command::Replay(args)) => replay(args),
-        None => daemon(cli.files, cli.properties_file, cli.log_configuration),
+        Some(Command::Check { file }) => check(&file, options),
+        Some(Command::Replay(args)) => replay(args, options),
+        None => daemon(
+            cli.files,
+            cli.properties_file,
+            cli.log_configuration,
+            options,
+        ),
     }
 }
 
@@ -165,8 +176,8 @@ fn fail(message: impl std::fmt::Display) -> ExitCode {
 }
 
 /// Loads a properties file, logging its warnings; on failure prints every problem.
-fn load_config(path: &Path) -> Result<Loaded, ExitCode> {
-    match config::load(path) {
+fn load_config(path: &Path, options: config::Options) -> Result<Loaded, ExitCode> {
+    match config::load_with(path, options) {
         Ok(loaded) => {
             for w in &loaded.warnings {
                 warn!("{}", w.display_with(path));
@@ -189,11 +200,19 @@ fn daemon(
     files: Vec<PathBuf>,
     properties_file: Option<PathBuf>,
     log_configuration: Option<PathBuf>,
+    options: config::Options,
 ) -> ExitCode {
     if files.len() > 1 {
         let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+        // `kcl-bridge --strict check FILE`: an option before a subcommand makes it a file name.
+        let hint = match names[0].as_str() {
+            sub @ ("check" | "replay") => {
+                format!(" (options go after the subcommand: kcl-bridge {sub} --strict ...)")
+            }
+            _ => String::new(),
+        };
         return fail(format!(
-            "Expected a single argument, but found multiple arguments.  Arguments: {}",
+            "Expected a single argument, but found multiple arguments.  Arguments: {}{hint}",
             names.join(", ")
         ));
     }
@@ -215,7 +234,7 @@ fn daemon(
             )
         }
     };
-    let loaded = match load_config(&path) {
+    let loaded = match load_config(&path, options) {
         Ok(l) => l,
         Err(code) => return code,
     };
@@ -259,8 +278,8 @@ async fn shutdown_signal() {
     }
 }
 
-fn check(path: &Path) -> ExitCode {
-    let loaded = match load_config(path) {
+fn check(path: &Path, options: config::Options) -> ExitCode {
+    let loaded = match load_config(path, options) {
         Ok(l) => l,
         Err(code) => return code,
     };
@@ -282,8 +301,8 @@ fn check(path: &Path) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-fn replay(args: ReplayArgs) -> ExitCode {
-    let loaded = match load_config(&args.properties) {
+fn replay(args: ReplayArgs, options: config::Options) -> ExitCode {
+    let loaded = match load_config(&args.properties, options) {
         Ok(l) => l,
         Err(code) => return code,
     };

@@ -170,6 +170,60 @@ fn bad_properties_name_key_line_value_and_expectation() {
     }
 }
 
+/// An unknown key is a warning (Java ignores it silently); with `--strict`, before or after the
+/// subcommand, an error naming its line, in every mode.
+#[test]
+fn strict_makes_unknown_keys_errors() {
+    let d = workdir();
+    let text = properties("python3 app.py", &[("maxRecord", "500")]);
+    std::fs::write(d.path().join("app.properties"), text).unwrap();
+    let out = run(d.path(), &["check", "app.properties"], &[], LIMIT);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("maxRecord") && out.stderr.contains("did you mean maxRecords"),
+        "{}",
+        out.stderr
+    );
+    for args in [
+        &["check", "--strict", "app.properties"][..],
+        &["--strict", "app.properties"],
+        &[
+            "replay",
+            "app.properties",
+            "--records",
+            "r.jsonl",
+            "--strict",
+        ],
+    ] {
+        let out = run(d.path(), args, &[], LIMIT);
+        assert_eq!(out.code, 1, "{args:?}: {}", out.stderr);
+        assert!(
+            out.stderr.contains("app.properties:7") && out.stderr.contains("maxRecord"),
+            "{args:?}: {}",
+            out.stderr
+        );
+        assert!(
+            out.stderr.contains("nothing was started"),
+            "{args:?}: {}",
+            out.stderr
+        );
+        no_panic(&out.stderr);
+    }
+    // Before a subcommand, an option turns it into a file name (Java's argument rule): say so.
+    let out = run(
+        d.path(),
+        &["--strict", "check", "app.properties"],
+        &[],
+        LIMIT,
+    );
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr.contains("kcl-bridge check --strict"),
+        "{}",
+        out.stderr
+    );
+}
+
 #[test]
 fn malformed_line_names_its_line() {
     let d = workdir();
