@@ -102,6 +102,20 @@ fn is_condition_failure<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> bool 
     e.code() == Some("ConditionalCheckFailedException")
 }
 
+/// A conditional write's outcome: whether its condition held. A failed condition is an answer,
+/// not an error.
+fn condition_held<T, E, R>(result: Result<T, SdkError<E, R>>) -> Result<bool, LeaseError>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    match result {
+        Ok(_) => Ok(true),
+        Err(e) if is_condition_failure(&e) => Ok(false),
+        Err(e) => Err(error(e)),
+    }
+}
+
 /// A KCL 3.x row's last-update time (`lut`, epoch seconds, possibly fractional), whole seconds.
 fn last_update(item: &HashMap<String, AttributeValue>) -> Option<i64> {
     item.get("lut")
@@ -391,11 +405,7 @@ impl DynamoLeaseTable {
             .condition_expression("attribute_not_exists(leaseKey)")
             .send()
             .await;
-        match put {
-            Ok(_) => Ok(true),
-            Err(e) if is_condition_failure(&e) => Ok(false),
-            Err(e) => Err(error(e)),
-        }
+        condition_held(put)
     }
 
     /// An UpdateItem of `lease`'s row with `:c` bound to the counter we hold and `:next` to C+1;
@@ -526,11 +536,7 @@ impl DynamoLeaseTable {
             .expression_attribute_values(":end", s("SHARD_END"))
             .send()
             .await;
-        match out {
-            Ok(_) => Ok(true),
-            Err(e) if is_condition_failure(&e) => Ok(false),
-            Err(e) => Err(error(e)),
-        }
+        condition_held(out)
     }
 
     /// Records a finished shard's children on its lease (counter untouched, as Java's meta update).
@@ -548,11 +554,8 @@ impl DynamoLeaseTable {
             .expression_attribute_values(":children", AttributeValue::Ss(children.to_vec()))
             .send()
             .await;
-        match out {
-            Ok(_) => Ok(()),
-            Err(e) if is_condition_failure(&e) => Ok(()),
-            Err(e) => Err(error(e)),
-        }
+        // A lease that is gone needs no children recorded.
+        condition_held(out).map(|_| ())
     }
 }
 
