@@ -16,8 +16,18 @@
 //! kcl-bridge checks the finished leases it holds at each shard sync, against the scan that sync
 //! reads. Both sides apply the same rule, so a table shared with Java workers stays consistent.
 
-use super::Lease;
+use super::{Lease, Shard};
 use crate::checkpoint::SequenceNumber;
+
+/// The shards in `shards` (a ListShards) that name `key` as a parent: a finished shard's
+/// children, for a lease that does not record them.
+pub fn children_of(key: &str, shards: &[Shard]) -> Vec<String> {
+    shards
+        .iter()
+        .filter(|s| s.parent_ids().iter().any(|p| p == key))
+        .map(|s| s.id.clone())
+        .collect()
+}
 
 /// Why a finished lease is kept for now.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -146,6 +156,27 @@ mod tests {
             finished_lease_deletable(&parent, &[parent.clone(), child]),
             Ok(())
         );
+    }
+
+    #[test]
+    fn children_are_the_shards_naming_the_lease_as_a_parent() {
+        let shard = |id: &str, parent: Option<&str>, adjacent: Option<&str>| Shard {
+            id: id.into(),
+            parent: parent.map(Into::into),
+            adjacent_parent: adjacent.map(Into::into),
+            hash_range: crate::lease::HashKeyRange::FULL,
+            starting_sequence_number: "0".into(),
+            closed: false,
+        };
+        let shards = [
+            shard("p", None, None),
+            shard("a", Some("p"), None),
+            shard("b", Some("p"), None),
+            shard("m", Some("x"), Some("p")),
+            shard("other", Some("q"), None),
+        ];
+        assert_eq!(children_of("p", &shards), ["a", "b", "m"]);
+        assert!(children_of("a", &shards).is_empty());
     }
 
     #[test]

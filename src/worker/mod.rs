@@ -74,6 +74,21 @@ const INIT_ATTEMPTS: u32 = 10;
 /// checkpoint).
 const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
+/// ListShards' shards as the lease rules take them.
+fn lease_shards(shards: &[crate::retrieval::kinesis::ShardDescription]) -> Vec<lease::Shard> {
+    shards
+        .iter()
+        .map(|s| lease::Shard {
+            id: s.id.clone(),
+            parent: s.parent.clone(),
+            adjacent_parent: s.adjacent_parent.clone(),
+            hash_range: s.hash_range,
+            starting_sequence_number: s.starting_sequence_number.clone(),
+            closed: s.ending_sequence_number.is_some(),
+        })
+        .collect()
+}
+
 struct Running {
     held: HeldLease,
     /// `None` once the shard finished: the lease is still held (and renewed) as Java does.
@@ -223,7 +238,7 @@ impl Coordinator {
                 .coordinator
                 .skip_shard_sync_at_worker_initialization_if_leases_exist
         {
-            self.sync_shards(&shards, &scan.leases, empty)
+            self.sync_shards(&lease_shards(&shards), &scan.leases, empty)
                 .await
                 .map_err(|e| self.table_error(e))?;
         }
@@ -256,23 +271,12 @@ impl Coordinator {
     /// Creates leases for shards that have none (`leases-and-retrieval.md` §5).
     async fn sync_shards(
         &mut self,
-        shards: &[crate::retrieval::kinesis::ShardDescription],
+        shards: &[lease::Shard],
         leases: &[Lease],
         table_empty: bool,
     ) -> Result<(), LeaseError> {
-        let shards: Vec<lease::Shard> = shards
-            .iter()
-            .map(|s| lease::Shard {
-                id: s.id.clone(),
-                parent: s.parent.clone(),
-                adjacent_parent: s.adjacent_parent.clone(),
-                hash_range: s.hash_range,
-                starting_sequence_number: s.starting_sequence_number.clone(),
-                closed: s.ending_sequence_number.is_some(),
-            })
-            .collect();
         for new in
-            lease::leases_to_create(&shards, leases, &self.config.initial_position, table_empty)
+            lease::leases_to_create(shards, leases, &self.config.initial_position, table_empty)
         {
             if self.table.create_if_absent(&new).await? {
                 info!(lease = %new.key, checkpoint = %new.checkpoint, "created lease");
@@ -311,10 +315,11 @@ impl Coordinator {
                         Ok(shards) => match self.table.scan().await {
                             Ok(scan) => {
                                 self.quick_scan_useful = lease::others_hold_or_free(&self.me, &scan.leases);
+                                let shards = lease_shards(&shards);
                                 if let Err(e) = self.sync_shards(&shards, &scan.leases, scan.leases.is_empty()).await {
                                     warn!(error = %e, "shard sync failed");
                                 }
-                                self.clean_up_finished(&scan.leases).await;
+                                self.clean_up_finished(&scan.leases, &shards).await;
                             }
                             Err(e) => warn!(error = %e, "shard sync: lease scan failed"),
                         },
@@ -328,8 +333,9 @@ impl Coordinator {
 
     /// Deletes the finished leases this worker holds once every child shard has begun and no
     /// parent lease is left (`lease::cleanup`), unless `cleanupLeasesUponShardCompletion` is
-    /// false. `leases` is the scan the shard sync read.
-    async fn clean_up_finished(&mut self, leases: &[Lease]) {
+    /// false. `leases` is the scan the shard sync read, `shards` its ListShards: a finished lease
+    /// that names no children (written by an old Java worker) gets them from there, as Java does.
+    async fn clean_up_finished(&mut self, leases: &[Lease], shards: &[lease::Shard]) {
         if !self.config.lease.cleanup_leases_upon_shard_completion {
             return;
         }
@@ -340,10 +346,20 @@ impl Coordinator {
             .map(|(k, _)| k.clone())
             .collect();
         for key in finished {
-            let Some(lease) = leases.iter().find(|l| l.key == key) else {
+            let Some(mut lease) = leases.iter().find(|l| l.key == key).cloned() else {
                 continue;
             };
-            if let Err(why) = lease::finished_lease_deletable(lease, leases) {
+            if lease.checkpoint.is_shard_end() && lease.child_shard_ids.is_empty() {
+                let children = lease::children_of(&key, shards);
+                if !children.is_empty() {
+                    if let Err(e) = self.table.set_child_shards(&key, &children).await {
+                        warn!(lease = %key, error = %e, "cannot record the finished shard's children");
+                        continue;
+                    }
+                    lease.child_shard_ids = children;
+                }
+            }
+            if let Err(why) = lease::finished_lease_deletable(&lease, leases) {
                 debug!(lease = %key, reason = %why, "keeping the finished lease");
                 continue;
             }

@@ -1,7 +1,7 @@
 //! The Kinesis worker against a real local emulator (moto: Kinesis + DynamoDB), with the real
 //! amazon_kclpy as the child. Each test asserts on what the child saw and on the lease rows.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -1011,10 +1011,13 @@ async fn put_at(
 }
 
 /// After a split, the parent's finished lease stays while a child has not begun, and is deleted
-/// once both children have checkpointed (Java's cleanup rule); no record is lost.
+/// once both children have checkpointed (Java's cleanup rule); no record is lost. The parent's
+/// `childShardIds` are removed first, as an old Java worker would have left them: they are
+/// found again from ListShards.
 #[tokio::test(flavor = "multi_thread")]
 async fn finished_lease_is_deleted_once_every_child_has_begun() {
     use crate::emulator::Ferro;
+    use aws_sdk_dynamodb::types::AttributeValue;
     const PARENT: &str = "shardId-000000000000";
     let moto = Moto::start();
     let ferro = Ferro::start(None).await;
@@ -1044,6 +1047,26 @@ async fn finished_lease_is_deleted_once_every_child_has_begun() {
         .await
         .unwrap();
     wait_open_shards(&k, &app, 2).await;
+    let children = |rows: &BTreeMap<String, HashMap<String, AttributeValue>>| {
+        rows.get(PARENT)
+            .and_then(|r| r.get("childShardIds"))
+            .and_then(|v| v.as_ss().ok())
+            .cloned()
+            .unwrap_or_default()
+    };
+    eventually(
+        Duration::from_secs(30),
+        "the parent's shard end",
+        || async { children(&lease_rows(&d, &app).await).len() == 2 },
+    )
+    .await;
+    d.update_item()
+        .table_name(&app)
+        .key("leaseKey", AttributeValue::S(PARENT.into()))
+        .update_expression("REMOVE childShardIds")
+        .send()
+        .await
+        .unwrap();
 
     // Records for the low child only: it begins, the high child does not.
     let (low, seq) = put_at(&k, &app, "0", 3).await;
@@ -1072,6 +1095,7 @@ async fn finished_lease_is_deleted_once_every_child_has_begun() {
         Some("SHARD_END"),
         "kept while a child has not begun: {rows:?}"
     );
+    assert_eq!(children(&rows).len(), 2, "children found again: {rows:?}");
     assert!(!w.log().contains("deleted the finished shard's lease"));
 
     let (high, seq) = put_at(&k, &app, &middle, 4).await;
