@@ -12,6 +12,9 @@
 //! * none of its own parents' leases is left (parents go first, so lineage is never cut in the
 //!   middle).
 //!
+//! A finished lease whose shard is gone from the stream, with no children known or listed, is
+//! deleted too ([`finished_shard_gone`]).
+//!
 //! Java enqueues a lease when its own worker finishes the shard and checks every five minutes;
 //! kcl-bridge checks the finished leases it holds at each shard sync, against the scan that sync
 //! reads. Both sides apply the same rule, so a table shared with Java workers stays consistent.
@@ -54,6 +57,17 @@ impl std::fmt::Display for Keep {
             Keep::ParentLeft(p) => write!(f, "the lease of parent shard {p} is still there"),
         }
     }
+}
+
+/// Whether a finished lease is left over from a shard that no longer exists: it names no
+/// children, and the complete ListShards (`shards`) has neither its shard nor a child of it. Java
+/// deletes such leases too (its "garbage" cleanup, for a shard that ended in
+/// `ResourceNotFoundException`); kept, it would be renewed for ever.
+pub fn finished_shard_gone(lease: &Lease, shards: &[Shard]) -> bool {
+    lease.checkpoint.is_shard_end()
+        && lease.child_shard_ids.is_empty()
+        && !shards.iter().any(|s| s.id == lease.key)
+        && children_of(&lease.key, shards).is_empty()
 }
 
 /// Whether `lease` may be deleted, given every lease in the table (`table`, the same scan).
@@ -177,6 +191,29 @@ mod tests {
         ];
         assert_eq!(children_of("p", &shards), ["a", "b", "m"]);
         assert!(children_of("a", &shards).is_empty());
+    }
+
+    #[test]
+    fn a_finished_lease_whose_shard_is_gone_goes() {
+        let listed = |id: &str, parent: Option<&str>| Shard {
+            id: id.into(),
+            parent: parent.map(Into::into),
+            adjacent_parent: None,
+            hash_range: crate::lease::HashKeyRange::FULL,
+            starting_sequence_number: "0".into(),
+            closed: false,
+        };
+        let gone = lease("g", SequenceNumber::ShardEnd, &[], &[]);
+        let others = [listed("x", None)];
+        assert!(finished_shard_gone(&gone, &others));
+        // Still listed, or a listed shard names it as a parent, or it names children: not gone.
+        assert!(!finished_shard_gone(&gone, &[listed("g", None)]));
+        assert!(!finished_shard_gone(&gone, &[listed("c", Some("g"))]));
+        let with_children = lease("g", SequenceNumber::ShardEnd, &[], &["c"]);
+        assert!(!finished_shard_gone(&with_children, &others));
+        // Not finished: never.
+        let open = lease("g", number("3"), &[], &[]);
+        assert!(!finished_shard_gone(&open, &others));
     }
 
     #[test]

@@ -28,7 +28,7 @@ pub mod timing;
 use crate::checkpoint::{ExtendedSequenceNumber, SequenceNumber};
 use crate::config::InitialPosition;
 
-pub use cleanup::{children_of, finished_lease_deletable, Keep};
+pub use cleanup::{children_of, finished_lease_deletable, finished_shard_gone, Keep};
 pub use expiry::{ExpiryTracker, Staleness};
 pub use row::{classify_row, reserved_worker_id, NotALeaseReason, ReservedWorkerId, RowKind};
 pub use sync::{

@@ -359,13 +359,17 @@ impl Coordinator {
                     lease.child_shard_ids = children;
                 }
             }
-            if let Err(why) = lease::finished_lease_deletable(&lease, leases) {
-                debug!(lease = %key, reason = %why, "keeping the finished lease");
+            let why = if lease::finished_shard_gone(&lease, shards) {
+                "its shard no longer exists"
+            } else if let Err(keep) = lease::finished_lease_deletable(&lease, leases) {
+                debug!(lease = %key, reason = %keep, "keeping the finished lease");
                 continue;
-            }
+            } else {
+                "every child shard has begun"
+            };
             match self.table.delete_finished(&key).await {
                 Ok(true) => {
-                    info!(lease = %key, "deleted the finished shard's lease: every child shard has begun");
+                    info!(lease = %key, why, "deleted the finished shard's lease");
                     self.running.remove(&key);
                     self.expiry.forget(&key);
                 }
