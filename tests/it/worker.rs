@@ -340,6 +340,61 @@ async fn kcl35_non_lease_rows_are_left_alone() {
     );
 }
 
+/// A finished lease whose shard no longer exists (and has no children) is taken, then deleted
+/// at a shard sync instead of being renewed for ever; the stream's own shard is consumed as usual.
+#[tokio::test(flavor = "multi_thread")]
+async fn finished_lease_of_a_shard_that_is_gone_is_deleted() {
+    use aws_sdk_dynamodb::types::AttributeValue as A;
+    const GONE: &str = "shardId-000000000099";
+    let moto = Moto::start();
+    let (k, d) = (moto.kinesis(), moto.dynamodb());
+    let app = unique("gone");
+    create_stream(&k, &app, 1).await;
+    let put = put_records(&k, &app, 0..5).await;
+    let finished = vec![
+        ("leaseKey", A::S(GONE.into())),
+        ("leaseCounter", A::N("7".into())),
+        ("checkpoint", A::S("SHARD_END".into())),
+        ("checkpointSubSequenceNumber", A::N("0".into())),
+        ("ownerSwitchesSinceCheckpoint", A::N("0".into())),
+    ];
+    create_lease_table_with(&d, &app, vec![finished]).await;
+    let dir = workdir();
+    let out = dir.path().join("received.tsv");
+    let mut w = start_worker(
+        dir.path(),
+        "w",
+        &properties(&moto, &app, &[("workerId", "w")]),
+        &moto,
+        &out,
+    );
+    eventually(Duration::from_secs(30), "5 records received", || async {
+        received(&out).len() >= 5
+    })
+    .await;
+    eventually(Duration::from_secs(30), "the lease deleted", || async {
+        !lease_rows(&d, &app).await.contains_key(GONE)
+    })
+    .await;
+    let log = w.log();
+    let deleted = log
+        .lines()
+        .find(|l| l.contains("deleted the finished shard's lease"))
+        .unwrap_or_default();
+    assert!(
+        deleted.contains(GONE) && deleted.contains("its shard no longer exists"),
+        "{log}"
+    );
+    w.signal(nix::sys::signal::Signal::SIGTERM);
+    assert_eq!(w.wait(Duration::from_secs(20)), 0, "{}", w.log());
+    let rows = lease_rows(&d, &app).await;
+    assert_eq!(
+        rows.keys().cloned().collect::<Vec<_>>(),
+        [put[0].0.clone()],
+        "only the stream's own shard keeps a lease"
+    );
+}
+
 /// LATEST starts at the tip: records put before the worker started are not delivered.
 #[tokio::test(flavor = "multi_thread")]
 async fn latest_and_at_timestamp_starts() {
