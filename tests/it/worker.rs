@@ -308,20 +308,7 @@ async fn kcl35_non_lease_rows_are_left_alone() {
         ("entityType", A::S("WORKER_METRIC_STATS".into())),
         ("lut", A::N("1700000000".into())),
     ];
-    create_lease_table_with(&d, &app, vec![leader, metrics]).await;
-    let dir = workdir();
-    let out = dir.path().join("received.tsv");
-    let mut w = start_worker(
-        dir.path(),
-        "w",
-        &properties(&moto, &app, &[("workerId", "w")]),
-        &moto,
-        &out,
-    );
-    eventually(Duration::from_secs(30), "5 records received", || async {
-        received(&out).len() >= 5
-    })
-    .await;
+    let (_dir, mut w) = worker_on_table(&moto, &app, vec![leader, metrics], 5).await;
     w.signal(nix::sys::signal::Signal::SIGTERM);
     assert_eq!(w.wait(Duration::from_secs(20)), 0, "{}", w.log());
     let rows = lease_rows(&d, &app).await;
@@ -358,20 +345,7 @@ async fn finished_lease_of_a_shard_that_is_gone_is_deleted() {
         ("checkpointSubSequenceNumber", A::N("0".into())),
         ("ownerSwitchesSinceCheckpoint", A::N("0".into())),
     ];
-    create_lease_table_with(&d, &app, vec![finished]).await;
-    let dir = workdir();
-    let out = dir.path().join("received.tsv");
-    let mut w = start_worker(
-        dir.path(),
-        "w",
-        &properties(&moto, &app, &[("workerId", "w")]),
-        &moto,
-        &out,
-    );
-    eventually(Duration::from_secs(30), "5 records received", || async {
-        received(&out).len() >= 5
-    })
-    .await;
+    let (_dir, mut w) = worker_on_table(&moto, &app, vec![finished], 5).await;
     eventually(Duration::from_secs(30), "the lease deleted", || async {
         !lease_rows(&d, &app).await.contains_key(GONE)
     })
@@ -1331,6 +1305,33 @@ async fn endpoint_down_and_reserved_worker_id() {
 
 /// Creates a lease table with KCL's key schema and puts these rows into it, as a Java worker
 /// would have left it.
+/// Creates `app`'s lease table holding `rows`, starts worker "w" on it and waits until its
+/// children have received `records` records. The directory must outlive the worker.
+async fn worker_on_table(
+    moto: &Moto,
+    app: &str,
+    rows: Vec<Vec<(&str, aws_sdk_dynamodb::types::AttributeValue)>>,
+    records: usize,
+) -> (tempfile::TempDir, Daemon) {
+    create_lease_table_with(&moto.dynamodb(), app, rows).await;
+    let dir = workdir();
+    let out = dir.path().join("received.tsv");
+    let w = start_worker(
+        dir.path(),
+        "w",
+        &properties(moto, app, &[("workerId", "w")]),
+        moto,
+        &out,
+    );
+    eventually(
+        Duration::from_secs(30),
+        &format!("{records} records received"),
+        || async { received(&out).len() >= records },
+    )
+    .await;
+    (dir, w)
+}
+
 async fn create_lease_table_with(
     d: &aws_sdk_dynamodb::Client,
     table: &str,
