@@ -42,6 +42,21 @@ def switches(pid):
     return n
 
 
+def window(p, warmup, seconds, what):
+    """After `warmup` seconds, `p`'s CPU per minute, wake-ups per second and RSS (MB) over the
+    next `seconds`; exits if `p` ends on the way."""
+    time.sleep(warmup)
+    if p.poll() is not None:
+        raise SystemExit("%s exited early (status %s)" % (what, p.returncode))
+    c0, s0, t0 = run_time_ns(p.pid), switches(p.pid), time.monotonic()
+    time.sleep(seconds)
+    c1, s1, t1 = run_time_ns(p.pid), switches(p.pid), time.monotonic()
+    if p.poll() is not None:
+        raise SystemExit("%s exited early (status %s)" % (what, p.returncode))
+    return ((c1 - c0) / 1e9 * 60 / (t1 - t0), (s1 - s0) / (t1 - t0),
+            worker.rss_kb(p.pid, "VmRSS") / 1024)
+
+
 def measure(build, endpoint, name, seconds):
     k = boto3.client("kinesis", endpoint_url=endpoint, region_name="us-east-1",
                      aws_access_key_id="test", aws_secret_access_key="test")
@@ -54,16 +69,8 @@ def measure(build, endpoint, name, seconds):
     p = subprocess.Popen([build, props], cwd=work, env=env, stdout=subprocess.DEVNULL,
                          stderr=subprocess.DEVNULL)
     try:
-        time.sleep(10)  # leases taken, children initialized, connections open
-        if p.poll() is not None:
-            raise SystemExit("%s exited early" % build)
-        c0, s0, t0 = run_time_ns(p.pid), switches(p.pid), time.monotonic()
-        time.sleep(seconds)
-        c1, s1, t1 = run_time_ns(p.pid), switches(p.pid), time.monotonic()
-        if p.poll() is not None:
-            raise SystemExit("%s exited early" % build)
-        return ((c1 - c0) / 1e9 * 60 / (t1 - t0), (s1 - s0) / (t1 - t0),
-                worker.rss_kb(p.pid, "VmRSS") / 1024)
+        # 10 s: leases taken, children initialized, connections open.
+        return window(p, 10, seconds, build)
     finally:
         p.send_signal(signal.SIGTERM)
         p.wait(timeout=60)

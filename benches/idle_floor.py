@@ -14,7 +14,6 @@ Usage (after `scripts/setup-test-env.sh`):
 import argparse
 import os
 import subprocess
-import time
 
 import boto3
 
@@ -48,19 +47,11 @@ def main():
                     env["ALIGNED"] = "1"
                 p = subprocess.Popen([exe, endpoint.split("//", 1)[1], "floor"] + shards, env=env)
                 try:
-                    time.sleep(5)
-                    if p.poll() is not None:
-                        raise SystemExit("idle-floor exited with %s" % p.returncode)
-                    c0, s0, t0 = idle.run_time_ns(p.pid), idle.switches(p.pid), time.monotonic()
-                    time.sleep(args.seconds)
-                    c1, s1, t1 = idle.run_time_ns(p.pid), idle.switches(p.pid), time.monotonic()
-                    if p.poll() is not None:
-                        raise SystemExit("idle-floor exited with %s" % p.returncode)
+                    cpu, wakes, rss = idle.window(p, 5, args.seconds, "idle-floor")
                     print("floor on %s, 2 shards polled every 250 ms%s: %.3f CPU-s per minute, "
                           "%.1f wake-ups/s, RSS %.1f MB (over %d s)"
-                          % (args.emulator, " on one timer" if aligned else "",
-                             (c1 - c0) / 1e9 * 60 / (t1 - t0), (s1 - s0) / (t1 - t0),
-                             worker.rss_kb(p.pid, "VmRSS") / 1024, args.seconds), flush=True)
+                          % (args.emulator, " on one timer" if aligned else "", cpu, wakes, rss,
+                             args.seconds), flush=True)
                 finally:
                     p.kill()
                     p.wait()

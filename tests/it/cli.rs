@@ -170,8 +170,8 @@ fn bad_properties_name_key_line_value_and_expectation() {
     }
 }
 
-/// An unknown key is a warning (Java ignores it silently); with `--strict`, before or after the
-/// subcommand, an error naming its line, in every mode.
+/// An unknown key is a warning (Java ignores it silently); with `--strict` (after the subcommand;
+/// before it, a hint says so), an error naming its line, in every mode.
 #[test]
 fn strict_makes_unknown_keys_errors() {
     let d = workdir();
