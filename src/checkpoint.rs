@@ -10,6 +10,16 @@ use std::cmp::Ordering;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 
+/// The digits of a decimal sequence number with leading zeros removed (`"0"` for zero), so that
+/// comparing by length, then lexically, is comparing as numbers; `None` if `s` is not one.
+fn number_digits(s: &str) -> Option<&str> {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let trimmed = s.trim_start_matches('0');
+    Some(if trimmed.is_empty() { "0" } else { trimmed })
+}
+
 /// The sequence-number part of a position: a decimal number (any size) or a sentinel.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum SequenceNumber {
@@ -30,15 +40,7 @@ impl SequenceNumber {
             "LATEST" => Some(SequenceNumber::Latest),
             "AT_TIMESTAMP" => Some(SequenceNumber::AtTimestamp),
             "SHARD_END" => Some(SequenceNumber::ShardEnd),
-            _ if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => {
-                let trimmed = s.trim_start_matches('0');
-                Some(SequenceNumber::Number(if trimmed.is_empty() {
-                    "0".into()
-                } else {
-                    trimmed.into()
-                }))
-            }
-            _ => None,
+            _ => number_digits(s).map(|digits| SequenceNumber::Number(digits.into())),
         }
     }
 
@@ -210,7 +212,7 @@ pub enum Decision {
 pub struct CheckpointState {
     last_checkpoint: ExtendedSequenceNumber,
     /// Positions delivered since `last_checkpoint`, in delivery (= ascending) order.
-    delivered: Vec<ExtendedSequenceNumber>,
+    delivered: DeliveredLog,
     /// The last record ever delivered in this session (kept after pruning `delivered`).
     last_delivered: Option<ExtendedSequenceNumber>,
 }
@@ -220,7 +222,7 @@ impl CheckpointState {
     pub fn new(last_checkpoint: ExtendedSequenceNumber) -> Self {
         CheckpointState {
             last_checkpoint,
-            delivered: Vec::new(),
+            delivered: DeliveredLog::default(),
             last_delivered: None,
         }
     }
@@ -235,15 +237,23 @@ impl CheckpointState {
 
     /// Records that a record at `at` was sent to the child. Positions must ascend.
     pub fn delivered(&mut self, at: ExtendedSequenceNumber) {
-        self.delivered_all(std::iter::once(at));
+        if let SequenceNumber::Number(digits) = &at.sequence_number {
+            self.delivered.push(digits, at.sub_sequence_number);
+        }
+        self.last_delivered = Some(at);
     }
 
-    /// Records that a batch of records was sent to the child, in order. Positions must ascend.
-    pub fn delivered_all(&mut self, batch: impl IntoIterator<Item = ExtendedSequenceNumber>) {
+    /// Records that a batch of records, given as (sequence number, sub-sequence number), was
+    /// sent to the child, in order. Positions must ascend; ones that are not numbers are skipped.
+    pub fn delivered_all<'a>(&mut self, batch: impl IntoIterator<Item = (&'a str, u64)>) {
         let before = self.delivered.len();
-        self.delivered.extend(batch);
+        for (sequence_number, sub) in batch {
+            if let Some(digits) = number_digits(sequence_number) {
+                self.delivered.push(digits, sub);
+            }
+        }
         if self.delivered.len() > before {
-            self.last_delivered = self.delivered.last().cloned();
+            self.last_delivered = self.delivered.last();
         }
     }
 
@@ -302,7 +312,7 @@ impl CheckpointState {
         }
         // Stricter than Java: a number must be a record this child was actually sent.
         if matches!(target.sequence_number, SequenceNumber::Number(_))
-            && self.delivered.binary_search(&target).is_err()
+            && !self.delivered.contains(&target)
         {
             return Decision::Refuse(CheckpointError::IllegalArgument);
         }
@@ -311,9 +321,93 @@ impl CheckpointState {
 
     /// Records that `at` was stored.
     pub fn saved(&mut self, at: ExtendedSequenceNumber) {
-        let keep_from = self.delivered.partition_point(|d| *d <= at);
-        self.delivered.drain(..keep_from);
+        self.delivered.forget_through(&at);
         self.last_checkpoint = at;
+    }
+}
+
+/// Delivered positions, ascending, without an allocation per record: each sequence number's
+/// digits (as [`number_digits`] gives them) back to back in one buffer.
+#[derive(Debug, Clone, Default)]
+struct DeliveredLog {
+    digits: Vec<u8>,
+    /// (where its digits start in `digits`, how many, sub-sequence number), ascending.
+    entries: std::collections::VecDeque<(usize, usize, u64)>,
+}
+
+impl DeliveredLog {
+    fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    fn push(&mut self, digits: &str, sub: u64) {
+        self.entries
+            .push_back((self.digits.len(), digits.len(), sub));
+        self.digits.extend_from_slice(digits.as_bytes());
+    }
+
+    fn digits_of(&self, &(start, len, _): &(usize, usize, u64)) -> &[u8] {
+        &self.digits[start..start + len]
+    }
+
+    fn last(&self) -> Option<ExtendedSequenceNumber> {
+        let entry = self.entries.back()?;
+        // Only ASCII digits go in.
+        let digits = String::from_utf8_lossy(self.digits_of(entry)).into_owned();
+        Some(ExtendedSequenceNumber::new(
+            SequenceNumber::Number(digits),
+            entry.2,
+        ))
+    }
+
+    /// The entry's position against `at`, in [`ExtendedSequenceNumber`]'s order.
+    fn compare(&self, entry: &(usize, usize, u64), at: &ExtendedSequenceNumber) -> Ordering {
+        match &at.sequence_number {
+            SequenceNumber::Number(n) => {
+                let digits = self.digits_of(entry);
+                digits
+                    .len()
+                    .cmp(&n.len())
+                    .then_with(|| digits.cmp(n.as_bytes()))
+                    .then_with(|| entry.2.cmp(&at.sub_sequence_number))
+            }
+            // A number is above the start sentinels and below SHARD_END.
+            SequenceNumber::ShardEnd => Ordering::Less,
+            _ => Ordering::Greater,
+        }
+    }
+
+    #[cfg(test)]
+    fn positions(&self) -> Vec<ExtendedSequenceNumber> {
+        self.entries
+            .iter()
+            .map(|e| {
+                let digits = String::from_utf8_lossy(self.digits_of(e)).into_owned();
+                ExtendedSequenceNumber::new(SequenceNumber::Number(digits), e.2)
+            })
+            .collect()
+    }
+
+    fn contains(&self, at: &ExtendedSequenceNumber) -> bool {
+        self.entries
+            .binary_search_by(|e| self.compare(e, at))
+            .is_ok()
+    }
+
+    /// Forgets the positions at or below `at`; the buffer is compacted once most of it is
+    /// forgotten.
+    fn forget_through(&mut self, at: &ExtendedSequenceNumber) {
+        let forget = self
+            .entries
+            .partition_point(|e| self.compare(e, at) != Ordering::Greater);
+        self.entries.drain(..forget);
+        let dead = self.entries.front().map_or(self.digits.len(), |e| e.0);
+        if dead > self.digits.len() / 2 {
+            self.digits.drain(..dead);
+            for entry in &mut self.entries {
+                entry.0 -= dead;
+            }
+        }
     }
 }
 
@@ -541,8 +635,52 @@ mod tests {
         let mut s = state_with(&["10", "20", "30"]);
         s.saved(n("20"));
         assert_eq!(s.last_checkpoint(), &n("20"));
-        assert_eq!(s.delivered, vec![n("30")]);
+        assert_eq!(s.delivered.positions(), vec![n("30")]);
         assert_eq!(s.last_delivered(), Some(&n("30")));
+    }
+
+    /// Many checkpoints over one session: what is kept stays right as the buffer is compacted.
+    #[test]
+    fn delivered_positions_survive_pruning() {
+        let mut s = CheckpointState::new(n("TRIM_HORIZON"));
+        let numbers: Vec<String> = (1..=400u64)
+            .map(|i| format!("000{}", i * 1_000_003))
+            .collect();
+        for batch in numbers.chunks(40) {
+            s.delivered_all(
+                batch
+                    .iter()
+                    .flat_map(|n| [(n.as_str(), 0), (n.as_str(), 1)]),
+            );
+        }
+        s.delivered_all([("not-a-number", 0)]);
+        assert_eq!(
+            s.last_delivered(),
+            Some(&ns(&(400u64 * 1_000_003).to_string(), 1))
+        );
+        // Between two delivered positions: never delivered.
+        assert_eq!(
+            s.decide(
+                Window::UpToDelivered,
+                Some(&(200u64 * 1_000_003 - 1).to_string()),
+                None
+            ),
+            Decision::Refuse(CheckpointError::IllegalArgument)
+        );
+        for (i, number) in numbers.iter().enumerate().step_by(7) {
+            assert_eq!(
+                s.decide(Window::UpToDelivered, Some(number), Some(1)),
+                Decision::Write(ns(number, 1))
+            );
+            s.saved(ns(number, 1));
+            let rest: Vec<_> = numbers[i + 1..]
+                .iter()
+                .flat_map(|n| [ns(n, 0), ns(n, 1)])
+                .collect();
+            assert_eq!(s.delivered.positions(), rest);
+            assert!(s.delivered.digits.len() <= 2 * rest.len() * 12, "compacted");
+        }
+        assert!(s.delivered.positions().is_empty());
     }
 
     #[test]

@@ -215,6 +215,91 @@ pub fn process_records_len_hint(records: &[Record]) -> usize {
     payload + records.len() * 200 + 80
 }
 
+/// Base64 data at least this long is referenced by a [`Gathered`] message rather than copied
+/// into its text: a reference costs the pipe one of its page-sized slots and the kernel a page
+/// lookup, which for shorter data is more than copying it.
+const REFERENCE_AT_LEAST: usize = 1024;
+
+/// A message as the kernel can take it without copying the records' data: the message's own text
+/// (the JSON around the data) with the base64 data of each record left in the buffer it arrived
+/// in (a records file's mapping, a GetRecords response body). Its pieces, in order, are the line.
+#[derive(Debug, Default, Clone)]
+pub struct Gathered {
+    text: Vec<u8>,
+    /// `data[i]` follows `text[..cuts[i]]` (after the previous cut); the text after the last cut
+    /// ends the line.
+    cuts: Vec<usize>,
+    data: Vec<bytes::Bytes>,
+}
+
+impl Gathered {
+    /// The pieces of the line, in order; some may be empty.
+    pub fn pieces(&self) -> impl Iterator<Item = &[u8]> {
+        let mut from = 0;
+        let referenced = self
+            .cuts
+            .iter()
+            .zip(&self.data)
+            .flat_map(move |(&cut, data)| {
+                let text = &self.text[from..cut];
+                from = cut;
+                [text, &data[..]]
+            });
+        let last = self.cuts.last().copied().unwrap_or(0);
+        referenced.chain(std::iter::once(&self.text[last..]))
+    }
+
+    /// The length of the line.
+    pub fn len(&self) -> usize {
+        self.text.len() + self.data.iter().map(bytes::Bytes::len).sum::<usize>()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The line as one buffer (a copy of the referenced data).
+    pub fn to_line(&self) -> Vec<u8> {
+        let mut line = Vec::with_capacity(self.len());
+        for piece in self.pieces() {
+            line.extend_from_slice(piece);
+        }
+        line
+    }
+}
+
+/// Where an encoder writes: one buffer, or a [`Gathered`] message.
+trait LineOut {
+    fn text(&mut self) -> &mut Vec<u8>;
+    fn base64(&mut self, data: &Payload);
+}
+
+impl LineOut for Vec<u8> {
+    fn text(&mut self) -> &mut Vec<u8> {
+        self
+    }
+
+    fn base64(&mut self, data: &Payload) {
+        data.append_base64(self);
+    }
+}
+
+impl LineOut for Gathered {
+    fn text(&mut self) -> &mut Vec<u8> {
+        &mut self.text
+    }
+
+    fn base64(&mut self, data: &Payload) {
+        match data {
+            Payload::Base64(t) if t.len() >= REFERENCE_AT_LEAST => {
+                self.cuts.push(self.text.len());
+                self.data.push(t.clone());
+            }
+            _ => data.append_base64(&mut self.text),
+        }
+    }
+}
+
 /// `{"action":"processRecords","records":[...],"millisBehindLatest":...}\n`.
 ///
 /// The hot path: base64 is written straight into `out` (SIMD where the CPU has it), with no
@@ -225,26 +310,50 @@ pub fn encode_process_records(
     millis_behind_latest: Option<i64>,
 ) {
     out.reserve(process_records_len_hint(records));
-    out.extend_from_slice(b"{\"action\":\"processRecords\",\"records\":[");
+    write_process_records(out, records, millis_behind_latest);
+}
+
+/// The same line as [`encode_process_records`], as a [`Gathered`] message: base64 data that
+/// arrived as text and is long enough is referenced, not copied.
+pub fn gather_process_records(records: &[Record], millis_behind_latest: Option<i64>) -> Gathered {
+    let mut out = Gathered {
+        text: Vec::with_capacity(records.len() * 200 + 80),
+        cuts: Vec::with_capacity(records.len()),
+        data: Vec::with_capacity(records.len()),
+    };
+    write_process_records(&mut out, records, millis_behind_latest);
+    out
+}
+
+fn write_process_records<O: LineOut>(
+    out: &mut O,
+    records: &[Record],
+    millis_behind_latest: Option<i64>,
+) {
+    out.text()
+        .extend_from_slice(b"{\"action\":\"processRecords\",\"records\":[");
     for (i, r) in records.iter().enumerate() {
+        let text = out.text();
         if i > 0 {
-            out.push(b',');
+            text.push(b',');
         }
-        out.extend_from_slice(b"{\"action\":\"record\",\"data\":\"");
-        r.data.append_base64(out);
-        out.extend_from_slice(b"\",\"partitionKey\":");
-        push_json_str(out, &r.partition_key);
-        out.extend_from_slice(b",\"sequenceNumber\":");
-        push_json_str(out, &r.sequence_number);
-        out.extend_from_slice(b",\"subSequenceNumber\":");
-        push_int(out, r.sub_sequence_number);
-        out.extend_from_slice(b",\"approximateArrivalTimestamp\":");
-        push_int(out, r.approximate_arrival_timestamp);
-        out.push(b'}');
+        text.extend_from_slice(b"{\"action\":\"record\",\"data\":\"");
+        out.base64(&r.data);
+        let text = out.text();
+        text.extend_from_slice(b"\",\"partitionKey\":");
+        push_json_str(text, &r.partition_key);
+        text.extend_from_slice(b",\"sequenceNumber\":");
+        push_json_str(text, &r.sequence_number);
+        text.extend_from_slice(b",\"subSequenceNumber\":");
+        push_int(text, r.sub_sequence_number);
+        text.extend_from_slice(b",\"approximateArrivalTimestamp\":");
+        push_int(text, r.approximate_arrival_timestamp);
+        text.push(b'}');
     }
-    out.extend_from_slice(b"],\"millisBehindLatest\":");
-    push_opt_int(out, millis_behind_latest);
-    out.extend_from_slice(b"}\n");
+    let text = out.text();
+    text.extend_from_slice(b"],\"millisBehindLatest\":");
+    push_opt_int(text, millis_behind_latest);
+    text.extend_from_slice(b"}\n");
 }
 
 /// `leaseLost`, `shardEnded`, `shutdownRequested`: only the action. (`initialize` and
@@ -650,6 +759,58 @@ mod tests {
         assert_eq!(a, b);
         assert_eq!(as_text, as_bytes);
         assert!(process_records_len_hint(&[as_text]) >= a.len());
+    }
+
+    proptest! {
+        /// Whatever mix of data forms and sizes, a gathered message's pieces are the line.
+        #[test]
+        fn a_gathered_message_is_the_same_line(
+            records in proptest::collection::vec(
+                (proptest::collection::vec(any::<u8>(), 0..2500), any::<bool>(), "[a-z\"\\\\é]{0,6}"),
+                0..6,
+            ),
+            behind in proptest::option::of(0i64..1_000_000),
+        ) {
+            let records: Vec<Record> = records
+                .iter()
+                .enumerate()
+                .map(|(i, (data, as_text, pk))| {
+                    let mut r = rec(data, pk, &(i * 7).to_string(), i as u64, 1 + i as i64);
+                    if *as_text {
+                        let text = base64::engine::general_purpose::STANDARD.encode(data);
+                        r.data = Payload::base64(text.into()).unwrap();
+                    }
+                    r
+                })
+                .collect();
+            let mut line = Vec::new();
+            encode_process_records(&mut line, &records, behind);
+            let gathered = gather_process_records(&records, behind);
+            prop_assert_eq!(gathered.len(), line.len());
+            prop_assert_eq!(gathered.to_line(), line);
+        }
+    }
+
+    #[test]
+    fn long_base64_data_is_referenced_and_short_data_copied() {
+        let long = base64::engine::general_purpose::STANDARD.encode(vec![7u8; 3000]);
+        let short = base64::engine::general_purpose::STANDARD.encode(vec![7u8; 30]);
+        let mut records = vec![
+            rec(b"", "a", "1", 0, 1),
+            rec(b"", "b", "2", 0, 1),
+            rec(&[7; 3000], "c", "3", 0, 1),
+        ];
+        records[0].data = Payload::base64(long.clone().into()).unwrap();
+        records[1].data = Payload::base64(short.into()).unwrap();
+        let gathered = gather_process_records(&records, None);
+        // The long text is one piece of its own, the very bytes it came in; the rest is copied.
+        let pieces: Vec<&[u8]> = gathered.pieces().collect();
+        assert_eq!(pieces.len(), 3);
+        let Payload::Base64(held) = &records[0].data else {
+            unreachable!()
+        };
+        assert_eq!(pieces[1].as_ptr(), held.as_ptr());
+        assert_eq!(pieces[1], long.as_bytes());
     }
 
     proptest! {

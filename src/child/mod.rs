@@ -14,7 +14,7 @@ use std::process::{ExitStatus, Stdio};
 use std::time::Duration;
 
 use bytes::BytesMut;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::process::{Child, ChildStderr, ChildStdout, Command};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
@@ -25,38 +25,11 @@ use tracing::{debug, error, info, warn, Instrument};
 use crate::checkpoint::{
     CheckpointSink, CheckpointState, Decision, ExtendedSequenceNumber, Window,
 };
-use crate::protocol::{self, Action, ChildLine, FromChild, LineDecoder, Record};
+use crate::protocol::{self, Action, ChildLine, FromChild, Gathered, LineDecoder, Record};
 use crate::transcript::{Direction, Transcript};
 
-/// The largest written message kept for reuse as the next one's buffer: covers batches of about
-/// 2,800 × 1 KB records without pinning a 10,000-record batch's 14 MB per shard.
-const MAX_SPARE_BUFFER: usize = 4 << 20;
-
-/// The capacity asked for the pipe to a child's stdin (Linux's default is 64 KiB): a 1.4 MB batch
-/// line then takes 6 writes and wake-ups instead of 22. Kept modest because pipes above the
-/// default size count against a per-user limit (`/proc/sys/fs/pipe-user-pages-soft`).
-const STDIN_PIPE_BYTES: i32 = 256 << 10;
-
-/// Best effort: a smaller pipe only costs more writes.
-fn widen_pipe(stdin: &tokio::process::ChildStdin) {
-    #[cfg(target_os = "linux")]
-    {
-        let widened =
-            nix::fcntl::fcntl(stdin, nix::fcntl::FcntlArg::F_SETPIPE_SZ(STDIN_PIPE_BYTES));
-        if let Err(e) = widened {
-            debug!(error = %e, "could not widen the pipe to the child's stdin");
-        }
-    }
-    #[cfg(not(target_os = "linux"))]
-    let _ = stdin;
-}
-
-/// Of the written buffers, the largest, if it is not far larger than `needed`.
-fn choose_spare(spent: impl Iterator<Item = Vec<u8>>, needed: usize) -> Option<Vec<u8>> {
-    spent
-        .max_by_key(Vec::capacity)
-        .filter(|b| b.capacity() <= needed.saturating_mul(4).max(1 << 20))
-}
+mod stdin;
+use stdin::{Outgoing, StdinWriter};
 
 /// How to start and bound a child.
 #[derive(Debug, Clone)]
@@ -154,15 +127,16 @@ impl<R: AsyncRead + Unpin> LineReader<R> {
 /// A running child process bound to one shard.
 pub struct ShardChild {
     shard_id: String,
+    /// Declared before the writer's fields, so that when a `ShardChild` is dropped without
+    /// `close`, the child is killed (`kill_on_drop`) before the writer lets go of a spliced
+    /// message (`stdin` module): a killed child reads nothing more.
     process: Child,
     /// Messages to write to stdin; dropping it closes the child's stdin once the queue drains.
-    stdin: Option<mpsc::UnboundedSender<Vec<u8>>>,
-    /// Written messages come back here, emptied, to be the next message's buffer: a batch line
-    /// can be megabytes, and a fresh one each time costs a page fault per 4 KiB.
-    spent: mpsc::UnboundedReceiver<Vec<u8>>,
+    stdin: Option<mpsc::UnboundedSender<Outgoing>>,
     /// Fires with the error if a stdin write fails.
     write_failed: Option<oneshot::Receiver<io::Error>>,
-    writer: Option<JoinHandle<()>>,
+    /// Ends with the spliced message the pipe may still hold, to be dropped once the child is gone.
+    writer: Option<JoinHandle<Option<Gathered>>>,
     stdout: LineReader<ChildStdout>,
     stderr: Option<JoinHandle<()>>,
     timeout: Option<Duration>,
@@ -209,37 +183,29 @@ impl ShardChild {
             });
         };
         info!(pid = process.id(), program = %program, "started record processor");
-        widen_pipe(&stdin);
+        let mut pipe = StdinWriter::new(stdin).map_err(|source| ChildError::Spawn {
+            program: program.clone(),
+            source,
+        })?;
 
-        let (tx, mut rx) = mpsc::unbounded_channel::<Vec<u8>>();
-        let (spent_tx, spent) = mpsc::unbounded_channel::<Vec<u8>>();
+        let (tx, mut rx) = mpsc::unbounded_channel::<Outgoing>();
         let (failed_tx, failed_rx) = oneshot::channel();
         let writer = tokio::spawn(async move {
-            let mut stdin = stdin;
-            while let Some(mut message) = rx.recv().await {
-                let written = match stdin.write_all(&message).await {
-                    Ok(()) => stdin.flush().await,
-                    Err(e) => Err(e),
-                };
-                if let Err(e) = written {
+            while let Some(message) = rx.recv().await {
+                if let Err(e) = pipe.write(message).await {
                     // The receiver is gone only if the child was already dropped.
                     failed_tx.send(e).unwrap_or_default();
-                    return;
-                }
-                if message.capacity() <= MAX_SPARE_BUFFER {
-                    message.clear();
-                    // Gone only if the child was already dropped.
-                    spent_tx.send(message).unwrap_or_default();
+                    break;
                 }
             }
-            // Dropping `stdin` here closes the pipe: the child sees EOF.
+            // Dropping the pipe here closes it: the child sees EOF.
+            pipe.into_held()
         });
         let stderr = tokio::spawn(forward_stderr(stderr).instrument(tracing::Span::current()));
         Ok(ShardChild {
             shard_id: shard_id.to_owned(),
             process,
             stdin: Some(tx),
-            spent,
             write_failed: Some(failed_rx),
             writer: Some(writer),
             stdout: LineReader::new(stdout),
@@ -278,8 +244,14 @@ impl ShardChild {
             checkpoint.map(|c| c.sequence_number.as_str()),
             checkpoint.map(|c| c.sub_sequence_number),
         );
-        self.exchange(Action::Initialize, msg, Window::Closed, state, sink)
-            .await?;
+        self.exchange(
+            Action::Initialize,
+            Outgoing::Line(msg),
+            Window::Closed,
+            state,
+            sink,
+        )
+        .await?;
         self.phase = Phase::Initialized;
         Ok(())
     }
@@ -297,12 +269,21 @@ impl ShardChild {
             &[Phase::Initialized],
             "records go only to an initialized child that is not shutting down",
         )?;
-        state.delivered_all(records.iter().filter_map(|r| {
-            crate::checkpoint::SequenceNumber::parse(&r.sequence_number)
-                .map(|seq| ExtendedSequenceNumber::new(seq, r.sub_sequence_number))
-        }));
-        let mut msg = self.buffer(protocol::process_records_len_hint(records));
-        protocol::encode_process_records(&mut msg, records, millis_behind_latest);
+        state.delivered_all(
+            records
+                .iter()
+                .map(|r| (r.sequence_number.as_str(), r.sub_sequence_number)),
+        );
+        let msg = if cfg!(target_os = "linux") {
+            Outgoing::Gathered(protocol::gather_process_records(
+                records,
+                millis_behind_latest,
+            ))
+        } else {
+            let mut msg = Vec::new();
+            protocol::encode_process_records(&mut msg, records, millis_behind_latest);
+            Outgoing::Line(msg)
+        };
         self.exchange(
             Action::ProcessRecords,
             msg,
@@ -330,7 +311,7 @@ impl ShardChild {
         match self
             .exchange(
                 Action::ShutdownRequested,
-                msg,
+                Outgoing::Line(msg),
                 Window::UpToDelivered,
                 state,
                 sink,
@@ -389,7 +370,8 @@ impl ShardChild {
         )?;
         let mut msg = Vec::new();
         protocol::encode_bare(&mut msg, action);
-        self.exchange(action, msg, window, state, sink).await?;
+        self.exchange(action, Outgoing::Line(msg), window, state, sink)
+            .await?;
         self.phase = Phase::Ended;
         Ok(())
     }
@@ -412,17 +394,9 @@ impl ShardChild {
         }
     }
 
-    /// An empty buffer for a message of about `needed` bytes: the largest one written since the
-    /// last call (a batch's, not a checkpoint reply's) if it is not far larger than that, so a
-    /// burst of big batches does not pin memory once they shrink.
-    fn buffer(&mut self, needed: usize) -> Vec<u8> {
-        let spent = std::iter::from_fn(|| self.spent.try_recv().ok());
-        choose_spare(spent, needed).unwrap_or_else(|| Vec::with_capacity(needed))
-    }
-
-    fn send(&mut self, action: Action, msg: Vec<u8>) -> Result<(), ChildError> {
+    fn send(&mut self, action: Action, msg: Outgoing) -> Result<(), ChildError> {
         if let Some(t) = &self.transcript {
-            t.record(&self.shard_id, Direction::ToChild, &msg);
+            t.record(&self.shard_id, Direction::ToChild, &msg.to_line());
         }
         let sent = self.stdin.as_ref().map(|tx| tx.send(msg));
         match sent {
@@ -438,7 +412,7 @@ impl ShardChild {
     async fn exchange<S: CheckpointSink>(
         &mut self,
         action: Action,
-        msg: Vec<u8>,
+        msg: Outgoing,
         window: Window,
         state: &mut CheckpointState,
         sink: &mut S,
@@ -461,7 +435,7 @@ impl ShardChild {
     async fn exchange_inner<S: CheckpointSink>(
         &mut self,
         action: Action,
-        msg: Vec<u8>,
+        msg: Outgoing,
         window: Window,
         state: &mut CheckpointState,
         sink: &mut S,
@@ -507,7 +481,7 @@ impl ShardChild {
                         sub_sequence_number,
                         error.map(|e| e.java_name()),
                     );
-                    self.send(action, reply)?;
+                    self.send(action, Outgoing::Line(reply))?;
                 }
             }
         }
@@ -612,7 +586,9 @@ impl ShardChild {
             }
         }
         if let Some(writer) = self.writer.take() {
+            // The child is gone (or beyond reach): what the writer still held can go now.
             writer.abort();
+            drop(writer.await);
         }
         match &status {
             Some(s) => info!(status = %describe_exit(*s), "record processor exited"),
@@ -695,27 +671,4 @@ pub fn resolve_executable(program: &str) -> Result<std::path::PathBuf, String> {
         .ok_or_else(|| {
             format!("{program:?} was not found on PATH (the child is started without a shell)")
         })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_largest_spare_buffer_is_reused_unless_far_too_large() {
-        let spent = || {
-            vec![
-                Vec::with_capacity(2 << 20),
-                Vec::with_capacity(64),
-                Vec::with_capacity(100),
-            ]
-            .into_iter()
-        };
-        // A batch buffer, then a checkpoint reply's: the batch buffer is the one kept.
-        let kept = choose_spare(spent(), 1_500_000).map(|b| b.capacity());
-        assert!(kept.is_some_and(|c| c >= 2 << 20), "{kept:?}");
-        // Small batches now: a 2 MiB buffer is not kept for a 1 KB line.
-        assert_eq!(choose_spare(spent(), 1_000).map(|b| b.capacity()), None);
-        assert_eq!(choose_spare(std::iter::empty(), 10), None);
-    }
 }
