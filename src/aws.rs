@@ -10,7 +10,8 @@ use aws_config::provider_config::ProviderConfig;
 use aws_config::{BehaviorVersion, ConfigLoader, Region, SdkConfig};
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_sdk_kinesis::config::SharedHttpClient;
-use aws_smithy_http_client::tls;
+use aws_smithy_http_client::proxy::ProxyConfig;
+use aws_smithy_http_client::{tls, ConnectorBuilder};
 use std::sync::Arc;
 use std::time::Duration;
 use tracing::{debug, info};
@@ -42,12 +43,61 @@ pub struct AwsClients {
 }
 
 /// The HTTP client every AWS call of the process goes through, credential providers included:
-/// hyper with rustls (ring crypto) and the system's root certificates. The SDK's default is the
-/// same client with aws-lc crypto; ring does the same job with far less code in the binary.
+/// hyper with rustls (ring crypto) and the system's root certificates, through the proxy the
+/// environment names. The SDK's default is the same client with aws-lc crypto; ring does the same
+/// job with far less code in the binary.
 pub fn http_client() -> SharedHttpClient {
-    aws_smithy_http_client::Builder::new()
-        .tls_provider(TLS)
-        .build_https()
+    let proxy = proxy_from_env();
+    aws_smithy_http_client::Builder::new().build_with_connector_fn(move |settings, components| {
+        let mut connector = ConnectorBuilder::default().tls_provider(TLS);
+        connector.set_connector_settings(settings.cloned());
+        if let Some(components) = components {
+            connector.set_sleep_impl(components.sleep_impl());
+        }
+        connector.set_proxy_config(Some(proxy.clone()));
+        connector.build()
+    })
+}
+
+/// The proxy variables, read as the SDK's own default client and curl read them.
+const PROXY_VARIABLES: [&str; 6] = [
+    "HTTPS_PROXY",
+    "https_proxy",
+    "HTTP_PROXY",
+    "http_proxy",
+    "ALL_PROXY",
+    "all_proxy",
+];
+
+/// `HTTPS_PROXY`, `HTTP_PROXY` or `ALL_PROXY` (either case) with `NO_PROXY`, as the SDK's own
+/// default client takes them (Java's `proxy*` keys have no equivalent: `configuration.md` §2.8).
+/// Without any of them, no proxy, and no per-request proxy lookup either.
+fn proxy_from_env() -> ProxyConfig {
+    let named = PROXY_VARIABLES
+        .iter()
+        .any(|v| std::env::var_os(v).is_some_and(|value| !value.is_empty()));
+    if named {
+        ProxyConfig::from_env()
+    } else {
+        ProxyConfig::disabled()
+    }
+}
+
+/// Logs, once, whether AWS calls go through a proxy (never the proxy's address: it may carry a
+/// user name and password).
+fn log_proxy() {
+    let named: Vec<&str> = PROXY_VARIABLES
+        .iter()
+        .copied()
+        .filter(|v| std::env::var_os(v).is_some_and(|value| !value.is_empty()))
+        .collect();
+    if !named.is_empty() {
+        info!(
+            variables = %named.join(", "),
+            no_proxy = std::env::var_os("NO_PROXY").or_else(|| std::env::var_os("no_proxy")).is_some(),
+            "AWS calls go through the proxy the environment names"
+        );
+    }
 }
 
 const TLS: tls::Provider = tls::Provider::Rustls(tls::rustls_provider::CryptoMode::Ring);
@@ -64,6 +114,7 @@ pub fn defaults(http: &SharedHttpClient) -> ConfigLoader {
 
 /// Builds the Kinesis and DynamoDB clients.
 pub async fn clients(config: &Config) -> Result<AwsClients, AwsSetupError> {
+    log_proxy();
     let http = http_client();
     let kinesis_conf = client_config(
         "Kinesis",
@@ -157,6 +208,7 @@ async fn direct_get_records(conf: &SdkConfig) -> Option<DirectGetRecords> {
                 .build(),
         )
         .sleep_impl(aws_smithy_async::rt::sleep::TokioSleep::new())
+        .proxy_config(proxy_from_env())
         .tls_provider(TLS)
         .build();
     Some(DirectGetRecords::new(
