@@ -410,8 +410,11 @@ pub fn classify_line(line: &[u8]) -> ChildLine {
     if line.is_empty() {
         return ChildLine::Blank;
     }
+    // Invalid UTF-8 (a child printing Latin-1, a byte cut in half) is decoded lossily, as Java's
+    // reader does, rather than losing the line: a `status` with a stray byte in it still counts.
+    let line = String::from_utf8_lossy(line);
     // Java accepts the first JSON value and ignores trailing garbage.
-    let mut values = serde_json::Deserializer::from_slice(line).into_iter::<Value>();
+    let mut values = serde_json::Deserializer::from_str(&line).into_iter::<Value>();
     let value = match values.next() {
         Some(Ok(v)) => v,
         _ => return ChildLine::Skipped("not JSON"),
@@ -676,6 +679,20 @@ mod tests {
         for (line, want) in cases {
             assert_eq!(classify_line(line.as_bytes()), want, "line {line:?}");
         }
+        // Bytes that are not UTF-8 (Latin-1 here) are decoded lossily: the message still counts.
+        assert_eq!(
+            classify_line(
+                b"{\"action\":\"status\",\"responseFor\":\"processRecords\",\"note\":\"caf\xe9\"}"
+            ),
+            status("processRecords")
+        );
+        assert_eq!(
+            classify_line(b"{\"action\":\"checkpoint\",\"sequenceNumber\":\"7\xff\"}"),
+            ChildLine::Message(FromChild::Checkpoint {
+                sequence_number: Some("7\u{fffd}".into()),
+                sub_sequence_number: None
+            })
+        );
     }
 
     fn decode_all(chunks: &[&[u8]]) -> Vec<Vec<u8>> {
