@@ -916,7 +916,8 @@ fn typed(b: &mut Builder, path: &Path) -> Config {
     );
     b.note(
         "leaseTableScanTotalSegments",
-        "optional feature: parallel lease table scans",
+        "parallel lease table scans are not implemented: kcl-bridge scans in one segment (a \
+         lease table is small); ignored",
     );
 
     // --- coordinator ---
@@ -945,8 +946,8 @@ fn typed(b: &mut Builder, path: &Path) -> Config {
     } else {
         b.note_group(
             &["maxLeasesToStealAtOneTime", "enablePriorityLeaseAssignment"],
-            "only used in the 2.x-compatible client versions; ignored with \
-             CLIENT_VERSION_CONFIG_3X",
+            "Java's 3.x lease assignment ignores this; kcl-bridge runs the KCL 2.x lease \
+             algorithm and uses it",
         );
     }
     let bake = b
@@ -995,7 +996,8 @@ fn typed(b: &mut Builder, path: &Path) -> Config {
             "migrateAllEntitiesToLeaseTable",
             "tableMigrationCompleteBakeTimeSeconds",
         ],
-        "KCL 3.5 single-table migration settings",
+        "KCL 3.5 single-table migration settings: kcl-bridge writes no worker-metrics or \
+         coordinator rows to migrate, and reads a migrated table's leases as they are; ignored",
     );
 
     let lifecycle = LifecycleSettings {
@@ -1042,6 +1044,35 @@ fn typed(b: &mut Builder, path: &Path) -> Config {
         enabled_dimensions,
     };
 
+    let publishing = b
+        .get("metricsLevel")
+        .is_some_and(|c| !c.value.eq_ignore_ascii_case("NONE"))
+        || [
+            "metricsEnabledDimensions",
+            "metricsBufferTimeMillis",
+            "metricsMaxQueueSize",
+        ]
+        .iter()
+        .any(|k| b.get(k).is_some());
+    if publishing {
+        b.note_group(
+            &[
+                "metricsLevel",
+                "metricsEnabledDimensions",
+                "metricsBufferTimeMillis",
+                "metricsMaxQueueSize",
+            ],
+            "kcl-bridge publishes no CloudWatch metrics (Java's default is DETAILED); ignored",
+        );
+    }
+    b.note_group(
+        &[
+            "listShardsBackoffTimeInMillis",
+            "maxListShardsRetryAttempts",
+        ],
+        "ListShards is retried by the AWS SDK's standard retry policy; ignored",
+    );
+
     // --- retrieval ---
     let max_records = match b.int(
         "maxRecords",
@@ -1080,6 +1111,16 @@ fn typed(b: &mut Builder, path: &Path) -> Config {
         retry_get_records_in_seconds: b.count_opt("retryGetRecordsInSeconds", Zero::Value),
         max_get_records_thread_pool: b.count_opt("maxGetRecordsThreadPool", Zero::Value),
     };
+    if polling
+        .millis_behind_latest_threshold_for_reduced_tps
+        .is_some()
+    {
+        b.note_group(
+            &["millisBehindLatestThresholdForReducedTps"],
+            "not implemented: kcl-bridge polls every idleTimeBetweenReadsInMillis, near the tip \
+             or not; ignored",
+        );
+    }
     b.note_group(
         &["retryGetRecordsInSeconds", "maxGetRecordsThreadPool"],
         "read by nothing in KCL 3.x; accepted and ignored (but they still select polling under \

@@ -1164,6 +1164,46 @@ fn retrieval_mode_resolution() {
     assert!(has_warning(&l, "consumerArn", "fanoutConfig.consumerArn"));
 }
 
+/// Keys Java acts on that kcl-bridge accepts without acting on them say so.
+#[test]
+fn accepted_keys_without_effect_say_so() {
+    let l = ok_with(
+        "metricsLevel = SUMMARY\nlistShardsBackoffTimeInMillis = 100\nleaseTableScanTotalSegments = 2\n\
+         millisBehindLatestThresholdForReducedTps = 500\nenablePriorityLeaseAssignment = false\n",
+    );
+    let said = |needle: &str| l.warnings.iter().any(|w| w.message.contains(needle));
+    assert!(said(
+        "metricsLevel: kcl-bridge publishes no CloudWatch metrics"
+    ));
+    assert!(said(
+        "listShardsBackoffTimeInMillis: ListShards is retried by the AWS SDK"
+    ));
+    assert!(has_warning(
+        &l,
+        "leaseTableScanTotalSegments",
+        "parallel lease table scans are not implemented"
+    ));
+    assert!(said(
+        "millisBehindLatestThresholdForReducedTps: not implemented"
+    ));
+    assert!(said(
+        "enablePriorityLeaseAssignment: Java's 3.x lease assignment ignores this; kcl-bridge"
+    ));
+    assert!(
+        !l.config.lease.enable_priority_lease_assignment,
+        "and uses it"
+    );
+    // What kcl-bridge does anyway is not worth a warning: no metrics, no reduced polling.
+    let quiet = ok_with("metricsLevel = NONE\nmillisBehindLatestThresholdForReducedTps = 0\n");
+    assert!(
+        !quiet.warnings.iter().any(|w| w.message.contains("metrics")
+            || w.message
+                .contains("millisBehindLatestThresholdForReducedTps")),
+        "{:?}",
+        quiet.warnings
+    );
+}
+
 const POLLING: [&str; 5] = [
     "maxRecords",
     "idleTimeBetweenReadsInMillis",

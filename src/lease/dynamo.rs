@@ -13,10 +13,11 @@ use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkErro
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
-    ReturnValuesOnConditionCheckFailure, ScalarAttributeType, TableStatus,
+    PointInTimeRecoverySpecification, ReturnValuesOnConditionCheckFailure, ScalarAttributeType,
+    TableStatus,
 };
 use aws_sdk_dynamodb::Client;
-use tracing::{debug, info};
+use tracing::{debug, info, warn};
 
 use super::{HashKeyRange, Lease};
 use crate::checkpoint::{ExtendedSequenceNumber, SequenceNumber};
@@ -237,7 +238,11 @@ impl DynamoLeaseTable {
 
     /// Creates the table with KCL's key schema if it does not exist, and waits until it is
     /// ACTIVE. Returns whether this call created it.
-    pub async fn ensure_table(&self, deletion_protection: bool) -> Result<bool, LeaseError> {
+    pub async fn ensure_table(
+        &self,
+        deletion_protection: bool,
+        point_in_time_recovery: bool,
+    ) -> Result<bool, LeaseError> {
         match self
             .client
             .describe_table()
@@ -246,6 +251,9 @@ impl DynamoLeaseTable {
             .await
         {
             Ok(out) => {
+                if point_in_time_recovery {
+                    info!(table = %self.table, "leaseTablePitrEnabled is applied only to a lease table kcl-bridge creates; this one is left as it is");
+                }
                 if out.table().and_then(|t| t.table_status()) == Some(&TableStatus::Active) {
                     return Ok(false);
                 }
@@ -273,19 +281,56 @@ impl DynamoLeaseTable {
                     .deletion_protection_enabled(deletion_protection)
                     .send()
                     .await;
-                match created {
-                    Ok(_) => info!(table = %self.table, "created the lease table"),
+                let ours = match created {
+                    Ok(_) => {
+                        info!(table = %self.table, "created the lease table");
+                        true
+                    }
                     // Another worker created it first: fine.
-                    Err(e) if e.code() == Some("ResourceInUseException") => {}
+                    Err(e) if e.code() == Some("ResourceInUseException") => false,
                     Err(e) => return Err(error(e)),
-                }
+                };
                 self.wait_active().await?;
+                if ours && point_in_time_recovery {
+                    self.enable_point_in_time_recovery().await;
+                }
                 return Ok(true);
             }
             Err(e) => return Err(error(e)),
         }
         self.wait_active().await?;
         Ok(false)
+    }
+
+    /// `leaseTablePitrEnabled` on a table this worker just created. (Java applies it on every
+    /// start, to an existing table too, which needs a permission a consumer seldom has: §1.1 Rec.)
+    /// A failure is a WARN: the leases work without it.
+    async fn enable_point_in_time_recovery(&self) {
+        let spec = PointInTimeRecoverySpecification::builder()
+            .point_in_time_recovery_enabled(true)
+            .build();
+        let enabled = match spec {
+            Ok(spec) => self
+                .client
+                .update_continuous_backups()
+                .table_name(&self.table)
+                .point_in_time_recovery_specification(spec)
+                .send()
+                .await
+                .map_err(|e| error(e).to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        match enabled {
+            Ok(_) => {
+                info!(table = %self.table, "point-in-time recovery enabled on the lease table (leaseTablePitrEnabled)")
+            }
+            Err(e) => warn!(
+                table = %self.table,
+                error = %e,
+                "could not enable point-in-time recovery on the new lease table (leaseTablePitrEnabled); \
+                 the leases work without it (dynamodb:UpdateContinuousBackups is needed)"
+            ),
+        }
     }
 
     async fn wait_active(&self) -> Result<(), LeaseError> {

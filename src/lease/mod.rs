@@ -30,7 +30,10 @@ use crate::config::InitialPosition;
 
 pub use cleanup::{children_of, finished_lease_deletable, finished_shard_gone, Keep};
 pub use expiry::{ExpiryTracker, Staleness};
-pub use row::{classify_row, reserved_worker_id, NotALeaseReason, ReservedWorkerId, RowKind};
+pub use row::{
+    classify_row, is_multi_stream_lease_key, reserved_worker_id, NotALeaseReason, ReservedWorkerId,
+    RowKind,
+};
 pub use sync::{
     blocking_parent, child_lease, child_lease_for, inconsistent_shards, leases_to_create,
     merge_child_readiness, parents_done, MergeReadiness, Shard,

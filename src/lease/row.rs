@@ -86,9 +86,47 @@ where
     None
 }
 
+/// Whether `key` is a multi-stream lease key, `<account>:<stream>:<creation epoch>:<shardId>`
+/// (§10), as a KCL application that consumes several streams writes them.
+pub fn is_multi_stream_lease_key(key: &str) -> bool {
+    let mut parts = key.splitn(4, ':');
+    let (Some(account), Some(stream), Some(epoch), Some(shard)) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return false;
+    };
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    digits(account)
+        && !stream.is_empty()
+        && digits(epoch)
+        && epoch.bytes().any(|b| b != b'0')
+        && !shard.is_empty()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn multi_stream_lease_keys() {
+        for key in [
+            "123456789012:orders:1700000000:shardId-000000000000",
+            "1:s:5:shardId-1",
+        ] {
+            assert!(is_multi_stream_lease_key(key), "{key}");
+        }
+        for key in [
+            "shardId-000000000000",
+            "123456789012:orders:0:shardId-000000000000",
+            "acct:orders:1700000000:shardId-0",
+            "123456789012::1700000000:shardId-0",
+            "123456789012:orders:1700000000:",
+            "123456789012:orders:1700000000",
+            "Leader",
+        ] {
+            assert!(!is_multi_stream_lease_key(key), "{key}");
+        }
+    }
 
     #[test]
     fn rows_that_are_leases() {

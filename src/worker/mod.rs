@@ -66,6 +66,14 @@ pub enum WorkerError {
     ShardFatal { shard: String, reason: String },
     #[error("workerId: {0}; choose another workerId")]
     BadWorkerId(lease::ReservedWorkerId),
+    #[error(
+        "the lease table {table} holds multi-stream leases (such as {key:?}), written by a KCL \
+         application that consumes several streams. The MultiLang daemon, and kcl-bridge, consume one \
+         stream with leases keyed by shard id alone, so sharing this table would start a second, \
+         parallel set of leases for the same shards: give this application its own table \
+         (applicationName or leaseTableName)"
+    )]
+    MultiStreamTable { table: String, key: String },
 }
 
 /// How many times start-up is tried before giving up (Java: 20, then exit 0; we exit 1).
@@ -218,7 +226,10 @@ impl Coordinator {
     async fn try_initialize(&mut self) -> Result<(), Retry> {
         let created = self
             .table
-            .ensure_table(self.config.lease.lease_table_deletion_protection_enabled)
+            .ensure_table(
+                self.config.lease.lease_table_deletion_protection_enabled,
+                self.config.lease.lease_table_pitr_enabled,
+            )
             .await
             .map_err(|e| self.table_error(e))?;
         let shards = self
@@ -230,6 +241,16 @@ impl Coordinator {
         let keys = scan.leases.iter().map(|l| l.key.as_str());
         if let Some(reason) = lease::reserved_worker_id(&self.me, keys) {
             return Err(Retry::Fatal(WorkerError::BadWorkerId(reason)));
+        }
+        if let Some(lease) = scan
+            .leases
+            .iter()
+            .find(|l| lease::is_multi_stream_lease_key(&l.key))
+        {
+            return Err(Retry::Fatal(WorkerError::MultiStreamTable {
+                table: self.table.name().to_owned(),
+                key: lease.key.clone(),
+            }));
         }
         let empty = created || scan.leases.is_empty();
         if empty

@@ -481,6 +481,92 @@ async fn missing_stream_is_a_clear_error() {
     assert!(w.log().contains("no-such-stream"), "{}", w.log());
 }
 
+/// A lease table written by a multi-stream KCL application is refused at start-up (§10 Rec.):
+/// sharing it would start a second set of leases for the same shards. Nothing is written.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_multi_stream_lease_table_is_refused() {
+    use aws_sdk_dynamodb::types::AttributeValue as A;
+    let moto = Moto::start();
+    let (k, d) = (moto.kinesis(), moto.dynamodb());
+    let app = unique("multi");
+    create_stream(&k, &app, 1).await;
+    let key = format!("123456789012:{app}:1700000000:shardId-000000000000");
+    let multi = vec![
+        ("leaseKey", A::S(key.clone())),
+        ("leaseCounter", A::N("3".into())),
+        ("leaseOwner", A::S("java-worker".into())),
+        ("checkpoint", A::S("TRIM_HORIZON".into())),
+        ("checkpointSubSequenceNumber", A::N("0".into())),
+        ("ownerSwitchesSinceCheckpoint", A::N("0".into())),
+        ("streamName", A::S(format!("123456789012:{app}:1700000000"))),
+        ("shardId", A::S("shardId-000000000000".into())),
+    ];
+    create_lease_table_with(&d, &app, vec![multi]).await;
+    let before = lease_rows(&d, &app).await;
+    let dir = workdir();
+    let out = dir.path().join("r.tsv");
+    let mut w = start_worker(
+        dir.path(),
+        "m",
+        &properties(&moto, &app, &[("workerId", "m")]),
+        &moto,
+        &out,
+    );
+    assert_eq!(w.wait(Duration::from_secs(60)), 1, "{}", w.log());
+    let log = w.log();
+    assert!(
+        log.contains("multi-stream leases") && log.contains(&key),
+        "{log}"
+    );
+    assert_eq!(
+        lease_rows(&d, &app).await,
+        before,
+        "the table was left as it was"
+    );
+}
+
+/// `leaseTablePitrEnabled = true`: point-in-time recovery is switched on for the lease table
+/// kcl-bridge creates.
+#[tokio::test(flavor = "multi_thread")]
+async fn point_in_time_recovery_on_the_table_kcl_bridge_creates() {
+    let moto = Moto::start();
+    let (k, d) = (moto.kinesis(), moto.dynamodb());
+    let app = unique("pitr");
+    create_stream(&k, &app, 1).await;
+    put_records(&k, &app, 0..2).await;
+    let dir = workdir();
+    let out = dir.path().join("r.tsv");
+    let mut w = start_worker(
+        dir.path(),
+        "p",
+        &properties(
+            &moto,
+            &app,
+            &[("workerId", "p"), ("leaseTablePitrEnabled", "true")],
+        ),
+        &moto,
+        &out,
+    );
+    eventually(Duration::from_secs(30), "2 records received", || async {
+        received(&out).len() >= 2
+    })
+    .await;
+    let backups = d
+        .describe_continuous_backups()
+        .table_name(&app)
+        .send()
+        .await
+        .unwrap();
+    let status = backups
+        .continuous_backups_description()
+        .and_then(|c| c.point_in_time_recovery_description())
+        .and_then(|p| p.point_in_time_recovery_status())
+        .map(|s| s.as_str().to_owned());
+    assert_eq!(status.as_deref(), Some("ENABLED"), "{}", w.log());
+    w.signal(nix::sys::signal::Signal::SIGTERM);
+    assert_eq!(w.wait(Duration::from_secs(20)), 0, "{}", w.log());
+}
+
 /// KPL aggregates: a valid one arrives as its sub-records; a corrupt one as one plain record
 /// with a WARN; an out-of-range sub-record is dropped alone with a WARN. A checkpoint inside an
 /// aggregate (as Java writes it) resumes at the next sub-record.
