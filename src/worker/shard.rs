@@ -21,7 +21,7 @@ use super::prefetch::{self, PrefetchBudget};
 use crate::checkpoint::{CheckpointState, ExtendedSequenceNumber, SequenceNumber};
 use crate::child::{ChildError, ChildSpec, ShardChild};
 use crate::lease::dynamo::DynamoLeaseTable;
-use crate::lease::{HashKeyRange, Lease};
+use crate::lease::{self, HashKeyRange, Lease};
 use crate::protocol::Record;
 use crate::retrieval::kinesis::{Batch, ChildShard, KinesisError, KinesisStream, StartAt};
 use crate::retrieval::pacing;
@@ -245,6 +245,7 @@ impl ShardConsumer {
         sink: &mut LeaseSink,
     ) -> Result<SessionEnd, ChildError> {
         for c in &children {
+            self.warn_of_a_missing_merge_parent(c).await;
             let child_lease = Lease {
                 key: c.id.clone(),
                 owner: None,
@@ -281,6 +282,34 @@ impl ShardConsumer {
         }
         info!(children = ?ids, "shard finished");
         Ok(SessionEnd::Outcome(ShardOutcome::Finished))
+    }
+
+    /// A merge child whose parents' leases are not all there (one was deleted, or never
+    /// created): Java holds the shard end and retries at random; kcl-bridge creates the child's
+    /// lease anyway (its shard sync would), and the child starts once the parents whose leases
+    /// exist have finished. Records of a parent without a lease that no one consumed are then
+    /// not read before the child's: this WARN names that parent (§5 Rec.).
+    async fn warn_of_a_missing_merge_parent(&self, child: &ChildShard) {
+        if child.parents.len() < 2 {
+            return;
+        }
+        let mut leases = std::collections::HashMap::new();
+        for parent in &child.parents {
+            if let Ok(Some(lease)) = self.table.get(parent).await {
+                leases.insert(parent.clone(), lease);
+            }
+        }
+        if let lease::MergeReadiness::Partial { present, missing } =
+            lease::merge_child_readiness(&child.parents, &leases)
+        {
+            warn!(
+                child = %child.id,
+                ?missing,
+                ?present,
+                "merge: no lease for the child's other parent shard; the child starts once the parents \
+                 with leases have finished, so records of the parent without one are not read first"
+            );
+        }
     }
 }
 

@@ -1106,6 +1106,83 @@ async fn split_and_merge() {
     assert_eq!(w.wait(Duration::from_secs(20)), 0, "{}", w.log());
 }
 
+/// A merge whose other parent has no lease (here: a table holding one parent's lease, and a
+/// worker told to skip the shard sync that would create the other's): the child's lease is
+/// created at the leased parent's end all the same, a WARN names the parent without a lease
+/// (§5 Rec.), and the child's records follow the leased parent's.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_merge_parent_without_a_lease_is_named() {
+    use crate::emulator::Ferro;
+    use aws_sdk_dynamodb::types::AttributeValue as A;
+    let moto = Moto::start();
+    let ferro = Ferro::start(None).await;
+    let k = ferro.kinesis();
+    let app = unique("halfmerge");
+    create_stream(&k, &app, 2).await;
+    let before = put_records(&k, &app, 0..10).await;
+    k.merge_shards()
+        .stream_name(&app)
+        .shard_to_merge("shardId-000000000000")
+        .adjacent_shard_to_merge("shardId-000000000001")
+        .send()
+        .await
+        .unwrap();
+    wait_open_shards(&k, &app, 1).await;
+    let after = put_records(&k, &app, 10..15).await;
+    let merged = after[0].0.clone();
+    let leased = vec![
+        ("leaseKey", A::S("shardId-000000000000".into())),
+        ("leaseCounter", A::N("0".into())),
+        ("checkpoint", A::S("TRIM_HORIZON".into())),
+        ("checkpointSubSequenceNumber", A::N("0".into())),
+        ("ownerSwitchesSinceCheckpoint", A::N("0".into())),
+    ];
+    create_lease_table_with(&moto.dynamodb(), &app, vec![leased]).await;
+    let dir = workdir();
+    let out = dir.path().join("received.tsv");
+    let mut w = start_worker(
+        dir.path(),
+        "w",
+        &split_properties(
+            &moto,
+            &ferro,
+            &app,
+            &[
+                ("workerId", "w"),
+                ("skipShardSyncAtWorkerInitializationIfLeasesExist", "true"),
+                ("shardSyncIntervalMillis", "600000"),
+            ],
+        ),
+        &moto,
+        &out,
+    );
+    let from_leased = before
+        .iter()
+        .filter(|p| p.0 == "shardId-000000000000")
+        .count();
+    eventually(
+        Duration::from_secs(60),
+        "the leased parent's and the merged shard's records",
+        || async { received(&out).len() >= from_leased + after.len() },
+    )
+    .await;
+    let log = w.log();
+    let warned = log
+        .lines()
+        .find(|l| l.contains("merge: no lease for the child's other parent shard"))
+        .unwrap_or_default();
+    assert!(
+        warned.contains("shardId-000000000001") && warned.contains(&merged),
+        "{log}"
+    );
+    let got = received(&out);
+    let parent_last = *positions(&got, "shardId-000000000000").last().unwrap();
+    assert!(positions(&got, &merged).iter().all(|p| *p > parent_last));
+    assert!(positions(&got, "shardId-000000000001").is_empty());
+    w.signal(nix::sys::signal::Signal::SIGTERM);
+    assert_eq!(w.wait(Duration::from_secs(20)), 0, "{log}");
+}
+
 /// Puts one record into the shard that owns `hash_key`; returns (shard, sequence number).
 async fn put_at(
     k: &aws_sdk_kinesis::Client,
