@@ -54,12 +54,30 @@ pub struct Scan {
 }
 
 /// The result of a counter-conditioned write.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Written {
     /// The write happened; the lease's counter is now this.
     Ok { counter: u64 },
-    /// The condition failed: the lease is not ours any more (or changed under us).
-    Lost,
+    /// The condition failed: the lease is not ours any more (or changed under us). `seen` is the
+    /// row as the failed condition found it, when DynamoDB returned it and it is still a lease.
+    Lost { seen: Option<Seen> },
+}
+
+/// Who held a lease, and at which counter, when our conditional write failed: for the log line
+/// that says why (§6 Rec.).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Seen {
+    pub owner: Option<String>,
+    pub counter: u64,
+}
+
+impl std::fmt::Display for Seen {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.owner {
+            Some(owner) => write!(f, "counter {} held by {owner}", self.counter),
+            None => write!(f, "counter {} with no owner", self.counter),
+        }
+    }
 }
 
 /// The lease table of one application.
@@ -464,29 +482,17 @@ impl DynamoLeaseTable {
             .expression_attribute_values(":next", n(lease.counter + 1))
     }
 
-    /// Sends a counter-conditioned write: the new counter, or `Lost` if the condition failed.
+    /// Sends a counter-conditioned write: the new counter, or `Lost` with the row as the failed
+    /// condition found it (§2 Rec.: `ALL_OLD`, one round trip). If that row is what this very
+    /// write produces (`ours`: the SDK retried after a reply was lost, and the first attempt had
+    /// succeeded), the write counts as done.
     async fn send_counter_write(
         req: UpdateItemFluentBuilder,
         lease: &Lease,
+        ours: impl Fn(&Lease, u64) -> bool,
     ) -> Result<Written, LeaseError> {
-        match req.send().await {
-            Ok(_) => Ok(Written::Ok {
-                counter: lease.counter + 1,
-            }),
-            Err(e) if is_condition_failure(&e) => Ok(Written::Lost),
-            Err(e) => Err(error(e)),
-        }
-    }
-
-    /// Renews a lease we hold: `leaseCounter` C → C+1, conditioned on C and on no 3.x hand-off in
-    /// progress. A condition failure whose old image shows our own retry already succeeded counts
-    /// as renewed.
-    pub async fn renew(&self, lease: &Lease, me: &str) -> Result<Written, LeaseError> {
         let next = lease.counter + 1;
-        let out = self
-            .counter_update(lease)
-            .update_expression("SET leaseCounter = :next")
-            .condition_expression("leaseCounter = :c AND attribute_not_exists(checkpointOwner)")
+        let out = req
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
@@ -500,18 +506,30 @@ impl DynamoLeaseTable {
                     _ => None,
                 };
                 match current {
-                    Some(l)
-                        if l.owner.as_deref() == Some(me)
-                            && l.counter == next
-                            && l.checkpoint_owner.is_none() =>
-                    {
-                        Ok(Written::Ok { counter: next })
-                    }
-                    _ => Ok(Written::Lost),
+                    Some(l) if ours(&l, next) => Ok(Written::Ok { counter: next }),
+                    seen => Ok(Written::Lost {
+                        seen: seen.map(|l| Seen {
+                            owner: l.owner,
+                            counter: l.counter,
+                        }),
+                    }),
                 }
             }
             Err(e) => Err(error(e)),
         }
+    }
+
+    /// Renews a lease we hold: `leaseCounter` C → C+1, conditioned on C and on no 3.x hand-off in
+    /// progress.
+    pub async fn renew(&self, lease: &Lease, me: &str) -> Result<Written, LeaseError> {
+        let req = self
+            .counter_update(lease)
+            .update_expression("SET leaseCounter = :next")
+            .condition_expression("leaseCounter = :c AND attribute_not_exists(checkpointOwner)");
+        Self::send_counter_write(req, lease, |l, next| {
+            l.owner.as_deref() == Some(me) && l.counter == next && l.checkpoint_owner.is_none()
+        })
+        .await
     }
 
     /// Takes a lease (2.x algorithm): counter C → C+1, owner := me, any 3.x hand-off marker
@@ -531,7 +549,10 @@ impl DynamoLeaseTable {
         if switched {
             req = req.expression_attribute_values(":one", n(1));
         }
-        Self::send_counter_write(req, lease).await
+        Self::send_counter_write(req, lease, |l, next| {
+            l.owner.as_deref() == Some(me) && l.counter == next && l.checkpoint_owner.is_none()
+        })
+        .await
     }
 
     /// Stores a checkpoint under the lease we hold: counter C → C+1, owner switches reset, any
@@ -554,7 +575,13 @@ impl DynamoLeaseTable {
             .expression_attribute_values(":cp", s(at.sequence_number.as_str()))
             .expression_attribute_values(":sub", n(at.sub_sequence_number))
             .expression_attribute_values(":zero", n(0));
-        Self::send_counter_write(req, lease).await
+        Self::send_counter_write(req, lease, |l, next| {
+            l.owner.as_deref() == Some(me)
+                && l.counter == next
+                && l.checkpoint.cmp(at) == std::cmp::Ordering::Equal
+                && l.owner_switches_since_checkpoint == 0
+        })
+        .await
     }
 
     /// Gives a lease up so that any worker may take it at once: owner removed, counter C → C+1.
@@ -565,7 +592,7 @@ impl DynamoLeaseTable {
             .update_expression("SET leaseCounter = :next REMOVE leaseOwner")
             .condition_expression("leaseCounter = :c AND leaseOwner = :me")
             .expression_attribute_values(":me", s(me));
-        Self::send_counter_write(req, lease).await
+        Self::send_counter_write(req, lease, |l, next| l.owner.is_none() && l.counter == next).await
     }
 
     /// Deletes a finished shard's lease (`lease::cleanup` decides when). Unlike Java's

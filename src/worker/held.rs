@@ -9,7 +9,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use crate::checkpoint::{CheckpointError, CheckpointSink, ExtendedSequenceNumber};
-use crate::lease::dynamo::{DynamoLeaseTable, LeaseError, Written};
+use crate::lease::dynamo::{DynamoLeaseTable, LeaseError, Seen, Written};
 use crate::lease::Lease;
 
 /// A held lease: the row as we last wrote it, and a token cancelled once it is known lost.
@@ -51,8 +51,8 @@ impl HeldLease {
                 lease.counter = counter;
                 Ok(true)
             }
-            Written::Lost => {
-                warn!(lease = %lease.key, counter = lease.counter, "lease lost: another worker changed it");
+            Written::Lost { seen } => {
+                warn!(lease = %lease.key, expected_counter = lease.counter, seen = %describe(&seen), "lease lost: another worker changed it");
                 self.lost.cancel();
                 Ok(false)
             }
@@ -71,14 +71,22 @@ impl HeldLease {
                 lease.owner = None;
                 info!(lease = %lease.key, "lease released");
             }
-            Ok(Written::Lost) => {
-                warn!(lease = %lease.key, "lease was already lost when releasing it")
+            Ok(Written::Lost { seen }) => {
+                warn!(lease = %lease.key, expected_counter = lease.counter, seen = %describe(&seen), "lease was already lost when releasing it")
             }
             Err(e) => {
                 warn!(lease = %lease.key, error = %e, "could not release the lease; it will expire")
             }
         }
         self.lost.cancel();
+    }
+}
+
+/// What a failed condition found, for the log.
+fn describe(seen: &Option<Seen>) -> String {
+    match seen {
+        Some(seen) => seen.to_string(),
+        None => "the row was not returned (deleted, or not a lease)".to_owned(),
     }
 }
 
@@ -94,6 +102,7 @@ impl CheckpointSink for LeaseSink {
     async fn save(&mut self, at: &ExtendedSequenceNumber) -> Result<(), CheckpointError> {
         let mut lease = self.held.lease.lock().await;
         if self.held.is_lost() {
+            info!(lease = %lease.key, checkpoint = %at, "checkpoint refused: the lease was lost earlier");
             return Err(CheckpointError::Shutdown);
         }
         match self.table.checkpoint(&lease, &self.me, at).await {
@@ -103,8 +112,8 @@ impl CheckpointSink for LeaseSink {
                 lease.owner_switches_since_checkpoint = 0;
                 Ok(())
             }
-            Ok(Written::Lost) => {
-                warn!(lease = %lease.key, counter = lease.counter, "checkpoint refused: the lease is no longer ours");
+            Ok(Written::Lost { seen }) => {
+                warn!(lease = %lease.key, expected_counter = lease.counter, seen = %describe(&seen), "checkpoint refused: the lease is no longer ours");
                 self.held.lost.cancel();
                 Err(CheckpointError::Shutdown)
             }

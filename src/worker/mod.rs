@@ -513,8 +513,8 @@ impl Coordinator {
                     self.expiry.renewed(&l.key, counter, now);
                     self.start_consumer(l);
                 }
-                Ok(Written::Lost) => {
-                    info!(lease = %l.key, "another worker changed the lease first; not taken")
+                Ok(Written::Lost { seen }) => {
+                    info!(lease = %l.key, expected_counter = l.counter, seen = ?seen, "another worker changed the lease first; not taken")
                 }
                 Err(e) => warn!(lease = %l.key, error = %e, "taking the lease failed"),
             }

@@ -481,6 +481,76 @@ async fn missing_stream_is_a_clear_error() {
     assert!(w.log().contains("no-such-stream"), "{}", w.log());
 }
 
+/// Every counter-conditioned write asks DynamoDB for the row it failed on (§2 Rec.): a write the
+/// SDK retried after its first attempt had already succeeded counts as done (here: the same take
+/// and checkpoint sent twice from the same starting counter), and a write that really lost says
+/// who holds the lease now, at which counter.
+#[tokio::test(flavor = "multi_thread")]
+async fn conditional_writes_tell_a_retry_that_succeeded_from_a_lost_lease() {
+    use kcl_bridge::checkpoint::{ExtendedSequenceNumber, SequenceNumber};
+    use kcl_bridge::lease::dynamo::{DynamoLeaseTable, Seen, Written};
+    use kcl_bridge::lease::Lease;
+    let moto = Moto::start();
+    let app = unique("writes");
+    let table = DynamoLeaseTable::new(moto.dynamodb(), &app);
+    table.ensure_table(false, false).await.unwrap();
+    let start = ExtendedSequenceNumber::new(SequenceNumber::TrimHorizon, 0);
+    let fresh = Lease::new("shardId-000000000000", start);
+    assert!(table.create_if_absent(&fresh).await.unwrap());
+
+    // Taken, then "retried": the second attempt finds the row as the first left it.
+    assert_eq!(
+        table.take(&fresh, "me").await.unwrap(),
+        Written::Ok { counter: 1 }
+    );
+    assert_eq!(
+        table.take(&fresh, "me").await.unwrap(),
+        Written::Ok { counter: 1 }
+    );
+    let mut held = table.get(&fresh.key).await.unwrap().unwrap();
+    assert_eq!((held.owner.as_deref(), held.counter), (Some("me"), 1));
+
+    let at = ExtendedSequenceNumber::new(SequenceNumber::parse("42").unwrap(), 0);
+    assert_eq!(
+        table.checkpoint(&held, "me", &at).await.unwrap(),
+        Written::Ok { counter: 2 }
+    );
+    assert_eq!(
+        table.checkpoint(&held, "me", &at).await.unwrap(),
+        Written::Ok { counter: 2 }
+    );
+    // A different checkpoint from the same counter is not that retry: the lease moved on.
+    let other = ExtendedSequenceNumber::new(SequenceNumber::parse("43").unwrap(), 0);
+    assert_eq!(
+        table.checkpoint(&held, "me", &other).await.unwrap(),
+        Written::Lost {
+            seen: Some(Seen {
+                owner: Some("me".into()),
+                counter: 2
+            })
+        }
+    );
+    held.counter = 2;
+
+    // Another worker takes it: our renewal is lost, and says to whom.
+    assert_eq!(
+        table.take(&held, "them").await.unwrap(),
+        Written::Ok { counter: 3 }
+    );
+    assert_eq!(
+        table.renew(&held, "me").await.unwrap(),
+        Written::Lost {
+            seen: Some(Seen {
+                owner: Some("them".into()),
+                counter: 3
+            })
+        }
+    );
+    let row = table.get(&held.key).await.unwrap().unwrap();
+    assert_eq!((row.owner.as_deref(), row.counter), (Some("them"), 3));
+    assert_eq!(row.checkpoint, at, "the refused checkpoint was not written");
+}
+
 /// A lease table written by a multi-stream KCL application is refused at start-up (§10 Rec.):
 /// sharing it would start a second set of leases for the same shards. Nothing is written.
 #[tokio::test(flavor = "multi_thread")]
