@@ -22,7 +22,8 @@ pub const EXIT_SHARD_FAILED: u8 = 2;
 const AFTER_HELP: &str = "\
 Runs your existing KCL MultiLang application (amazon_kclpy, aws-kcl, ...) from the same
 .properties file the Java MultiLangDaemon reads. Logging goes to stderr; set KCL_BRIDGE_LOG
-(e.g. KCL_BRIDGE_LOG=debug) to change its level.";
+(e.g. KCL_BRIDGE_LOG=debug) to change its level. Record processors' stderr lines are shown at
+any level (KCL_BRIDGE_LOG=warn,child=off drops them).";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -142,7 +143,8 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> ExitCode {
 
 /// Logging to stderr. `KCL_BRIDGE_LOG` holds a level (`warn`) or comma-separated
 /// `target=level` directives (`info,aws_smithy_runtime=debug`); `info` when unset. A value that
-/// does not parse is reported and `info` is used.
+/// does not parse is reported and `info` is used. Children's stderr lines (target `child`) are
+/// kept at any level unless the value names that target.
 fn init_logging() {
     use tracing_subscriber::filter::Targets;
     use tracing_subscriber::layer::SubscriberExt as _;
@@ -154,6 +156,14 @@ fn init_logging() {
             Ok(t) => (t, None),
             Err(e) => (info, Some((v, e))),
         },
+    };
+    let filter = if filter
+        .iter()
+        .any(|(target, _)| target == crate::child::CHILD_OUTPUT_TARGET)
+    {
+        filter
+    } else {
+        filter.with_target(crate::child::CHILD_OUTPUT_TARGET, tracing::Level::INFO)
     };
     let fmt = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)

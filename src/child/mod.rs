@@ -201,7 +201,9 @@ impl ShardChild {
             // Dropping the pipe here closes it: the child sees EOF.
             pipe.into_held()
         });
-        let stderr = tokio::spawn(forward_stderr(stderr).instrument(tracing::Span::current()));
+        let stderr = tokio::spawn(
+            forward_stderr(stderr, shard_id.to_owned()).instrument(tracing::Span::current()),
+        );
         Ok(ShardChild {
             shard_id: shard_id.to_owned(),
             process,
@@ -628,14 +630,26 @@ fn describe_exit(status: ExitStatus) -> String {
     }
 }
 
+/// The log target of children's stderr lines. They are logged at INFO whatever level the daemon
+/// logs at, unless `KCL_BRIDGE_LOG` names this target (`child=off`): users grep for what their
+/// application printed (protocol §1.5 Rec.).
+pub const CHILD_OUTPUT_TARGET: &str = "child";
+
 /// Forwards every stderr line of the child to the daemon's log; the caller's span carries the
 /// shard id.
-async fn forward_stderr(stderr: ChildStderr) {
+async fn forward_stderr(stderr: ChildStderr, shard_id: String) {
+    // At a level that leaves out the shard's span, the line names the shard itself.
+    let untagged = tracing::Span::current().is_disabled();
     let mut reader = LineReader::new(stderr);
     loop {
         match reader.next_line().await {
             Ok(Some(line)) => {
-                info!(target: "kcl_bridge::child::stderr", "{}", String::from_utf8_lossy(&line));
+                let line = String::from_utf8_lossy(&line);
+                if untagged {
+                    info!(target: CHILD_OUTPUT_TARGET, shard_id = %shard_id, "{line}");
+                } else {
+                    info!(target: CHILD_OUTPUT_TARGET, "{line}");
+                }
             }
             Ok(None) => return,
             Err(e) => {

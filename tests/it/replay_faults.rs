@@ -38,6 +38,17 @@ fn replay(
     records: &str,
     args: &[&str],
 ) -> Output {
+    replay_with_env(dir, child_body, extra, records, args, &[])
+}
+
+fn replay_with_env(
+    dir: &Path,
+    child_body: &str,
+    extra: &[(&str, &str)],
+    records: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> Output {
     let exe = write_child(dir, child_body);
     std::fs::write(dir.join("app.properties"), properties(&exe, extra)).unwrap();
     std::fs::write(dir.join("records.jsonl"), records).unwrap();
@@ -51,7 +62,7 @@ fn replay(
         "t.jsonl",
     ];
     all.extend_from_slice(args);
-    run(dir, &all, &[], LIMIT)
+    run(dir, &all, env, LIMIT)
 }
 
 const S0: &str = "shardId-000000000000";
@@ -485,4 +496,53 @@ fn records_from_a_pipe_replay_as_from_a_file() {
         assert_eq!(a, b, "{shard}");
         assert_eq!(file.shard(shard), piped.shard(shard));
     }
+}
+
+/// A child's stderr reaches the daemon's stderr, tagged with its shard, at whatever level the
+/// daemon logs (users grep for their tracebacks; protocol §1.5 Rec.); `child=off` silences it.
+#[test]
+fn child_stderr_survives_a_quieter_log_level() {
+    let body = r#"
+m = read()
+sys.stderr.write("Traceback: the app's own words\n")
+sys.stderr.flush()
+status("initialize")
+m = read()
+status("processRecords")
+m = read()
+status("leaseLost")
+"#;
+    let run = |env: &[(&str, &str)]| {
+        let d = workdir();
+        replay_with_env(
+            d.path(),
+            body,
+            &[],
+            &records(2, S0),
+            &["--end", "lease-lost"],
+            env,
+        )
+    };
+    for level in ["warn", "error", "kcl_bridge=warn"] {
+        let out = run(&[("KCL_BRIDGE_LOG", level)]);
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        let line = out
+            .stderr
+            .lines()
+            .find(|l| l.contains("Traceback: the app's own words"))
+            .unwrap_or_else(|| {
+                panic!(
+                    "KCL_BRIDGE_LOG={level} dropped the child's stderr:\n{}",
+                    out.stderr
+                )
+            });
+        assert!(line.contains(S0), "tagged with the shard: {line}");
+        assert!(
+            !out.stderr.contains("started record processor"),
+            "the daemon's INFO lines are still filtered"
+        );
+    }
+    let out = run(&[("KCL_BRIDGE_LOG", "warn,child=off")]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(!out.stderr.contains("Traceback"), "{}", out.stderr);
 }
