@@ -690,6 +690,7 @@ pub async fn run(
         argv: config.executable_argv(),
         timeout: config.timeout,
         exit_grace: EXIT_GRACE,
+        slow_after: config.lifecycle.log_warning_for_task_after,
     };
     let initial = ExtendedSequenceNumber::new(
         SequenceNumber::parse(config.initial_position.sentinel())

@@ -40,6 +40,9 @@ pub struct ChildSpec {
     pub timeout: Option<Duration>,
     /// After closing a child's stdin, how long it may take to exit before SIGTERM, then SIGKILL.
     pub exit_grace: Duration,
+    /// `logWarningForTaskAfterMillis`: an action the child has not answered after this long is
+    /// logged at WARN (once per action).
+    pub slow_after: Option<Duration>,
 }
 
 /// Why a child's session ended early. Each is fatal to that child only.
@@ -140,6 +143,7 @@ pub struct ShardChild {
     stdout: LineReader<ChildStdout>,
     stderr: Option<JoinHandle<()>>,
     timeout: Option<Duration>,
+    slow_after: Option<Duration>,
     exit_grace: Duration,
     transcript: Option<Transcript>,
     phase: Phase,
@@ -213,6 +217,7 @@ impl ShardChild {
             stdout: LineReader::new(stdout),
             stderr: Some(stderr),
             timeout: spec.timeout,
+            slow_after: spec.slow_after,
             exit_grace: spec.exit_grace,
             transcript,
             phase: Phase::Started,
@@ -443,8 +448,9 @@ impl ShardChild {
         sink: &mut S,
     ) -> Result<(), ChildError> {
         self.send(action, msg)?;
+        let mut warn_at = self.slow_after.map(|d| Instant::now() + d);
         loop {
-            match self.next_message(action).await? {
+            match self.next_message(action, &mut warn_at).await? {
                 FromChild::Status { response_for } => {
                     if response_for.as_deref() == Some(action.as_str()) {
                         debug!(%action, "status received");
@@ -490,7 +496,12 @@ impl ShardChild {
     }
 
     /// Waits for the next decodable message. Blank and skipped lines do not restart the clock.
-    async fn next_message(&mut self, action: Action) -> Result<FromChild, ChildError> {
+    /// At `warn_at` (then cleared), logs that the child is slow to answer `action`.
+    async fn next_message(
+        &mut self,
+        action: Action,
+        warn_at: &mut Option<Instant>,
+    ) -> Result<FromChild, ChildError> {
         let deadline = self.timeout.map(|t| Instant::now() + t);
         loop {
             let stdout = &mut self.stdout;
@@ -504,6 +515,12 @@ impl ShardChild {
             let expired = async {
                 match deadline {
                     Some(d) => tokio::time::sleep_until(d).await,
+                    None => std::future::pending().await,
+                }
+            };
+            let slow = async {
+                match *warn_at {
+                    Some(at) => tokio::time::sleep_until(at).await,
                     None => std::future::pending().await,
                 }
             };
@@ -521,6 +538,15 @@ impl ShardChild {
                 () = expired => {
                     error!(%action, "timed out waiting for the record processor's status; terminating it");
                     return Err(ChildError::Timeout { action, timeout: self.timeout.unwrap_or_default() });
+                }
+                () = slow => {
+                    *warn_at = None;
+                    warn!(
+                        %action,
+                        after = ?self.slow_after.unwrap_or_default(),
+                        "the record processor has not finished {action} yet (logWarningForTaskAfterMillis)"
+                    );
+                    continue;
                 }
             };
             let line = match line {

@@ -151,6 +151,7 @@ pub async fn run(
             argv: config.executable_argv(),
             timeout: config.timeout,
             exit_grace: Duration::from_secs(5),
+            slow_after: config.lifecycle.log_warning_for_task_after,
         },
         config: config.clone(),
         me,

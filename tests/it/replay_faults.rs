@@ -546,3 +546,50 @@ status("leaseLost")
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(!out.stderr.contains("Traceback"), "{}", out.stderr);
 }
+
+/// `logWarningForTaskAfterMillis`: an action the child is slow to answer is logged at WARN, once,
+/// and the session goes on.
+#[test]
+fn a_slow_action_is_logged() {
+    let body = r#"
+m = read()
+status("initialize")
+m = read()
+time.sleep(1.0)
+status("processRecords")
+m = read()
+status("leaseLost")
+"#;
+    let d = workdir();
+    let out = replay(
+        d.path(),
+        body,
+        &[("logWarningForTaskAfterMillis", "300")],
+        &records(2, S0),
+        &["--end", "lease-lost"],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let slow: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.contains("has not finished"))
+        .collect();
+    assert_eq!(slow.len(), 1, "{}", out.stderr);
+    assert!(
+        slow[0].contains("WARN") && slow[0].contains("processRecords"),
+        "{}",
+        slow[0]
+    );
+    assert_eq!(out.shard(S0)["records_delivered"], 2);
+    // Unset: no such line.
+    let d = workdir();
+    let out = replay(
+        d.path(),
+        body,
+        &[],
+        &records(2, S0),
+        &["--end", "lease-lost"],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(!out.stderr.contains("has not finished"), "{}", out.stderr);
+}
