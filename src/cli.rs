@@ -248,6 +248,14 @@ fn daemon(
         Ok(l) => l,
         Err(code) => return code,
     };
+    let changed = loaded.config.non_default_settings();
+    if !changed.is_empty() {
+        let changed: Vec<String> = changed.iter().map(|(k, v)| format!("{k} = {v}")).collect();
+        info!(
+            "settings this file changes from the defaults: {}",
+            changed.join("; ")
+        );
+    }
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

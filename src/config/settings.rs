@@ -34,6 +34,43 @@ fn tags(t: &[(String, String)]) -> String {
 }
 
 impl Config {
+    /// The effective settings that differ from what the same file with only its required keys
+    /// would give: what this file changes (configuration.md §1.5 Rec.: Java silently drops some of
+    /// them, so the log says which were applied). Required keys, which have no default, are left
+    /// out.
+    pub fn non_default_settings(&self) -> Vec<(String, String)> {
+        const REQUIRED: [&str; 5] = [
+            "executableName",
+            "applicationName",
+            "streamName",
+            "streamArn",
+            "AwsCredentialsProvider",
+        ];
+        // The same required values, so that what derives from them (table names) is no change.
+        let escape = |v: &str| v.replace('\\', "\\\\");
+        let stream = match &self.stream_arn {
+            Some(arn) => format!("streamArn = {}", escape(&arn.arn)),
+            None => format!("streamName = {}", escape(&self.stream_name)),
+        };
+        let minimal = format!(
+            "executableName = x\napplicationName = {}\n{stream}\n\
+             AwsCredentialsProvider = DefaultCredentialsProvider\n",
+            escape(&self.application_name)
+        );
+        let Ok(defaults) = super::parse(std::path::Path::new("(defaults)"), minimal.as_bytes())
+        else {
+            return Vec::new();
+        };
+        let defaults = defaults.config.effective_settings();
+        self.effective_settings()
+            .into_iter()
+            .filter(|(k, v)| {
+                !REQUIRED.contains(&k.as_str())
+                    && defaults.iter().any(|(dk, dv)| dk == k && dv != v)
+            })
+            .collect()
+    }
+
     /// Every effective setting, one `(key, value)` per key of configuration.md §2, in the order
     /// of that document. Secret-bearing values are redacted.
     pub fn effective_settings(&self) -> Vec<(String, String)> {

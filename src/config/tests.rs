@@ -1164,6 +1164,43 @@ fn retrieval_mode_resolution() {
     assert!(has_warning(&l, "consumerArn", "fanoutConfig.consumerArn"));
 }
 
+/// The start-up log lists what the file changes from the defaults, and only that.
+#[test]
+fn non_default_settings_are_what_the_file_changes() {
+    let l = ok_with(
+        "cleanupLeasesUponShardCompletion = false\nmaxRecords = 10000\nidleTimeBetweenReadsInMillis = 250\n",
+    );
+    let changed = l.config.non_default_settings();
+    let keys: Vec<&str> = changed.iter().map(|(k, _)| k.as_str()).collect();
+    assert!(
+        keys.contains(&"cleanupLeasesUponShardCompletion"),
+        "{changed:?}"
+    );
+    assert!(
+        keys.contains(&"idleTimeBetweenReadsInMillis"),
+        "{changed:?}"
+    );
+    assert!(
+        !keys.contains(&"maxRecords"),
+        "10000 is the default: {changed:?}"
+    );
+    assert!(!keys.contains(&"executableName") && !keys.contains(&"applicationName"));
+    assert!(!keys.contains(&"failoverTimeMillis"), "{changed:?}");
+    // Only the required keys: nothing changed, not even the names derived from them.
+    assert_eq!(
+        ok_with("").config.non_default_settings(),
+        Vec::<(String, String)>::new()
+    );
+    let arn = "executableName = x\napplicationName = A\\\\B\nAwsCredentialsProvider = DefaultCredentialsProvider\n\
+               streamArn = arn:aws:kinesis:eu-west-1:123456789012:stream/s\n";
+    let l = parse_str(arn).unwrap();
+    assert_eq!(l.config.application_name, "A\\B");
+    assert_eq!(
+        l.config.non_default_settings(),
+        Vec::<(String, String)>::new()
+    );
+}
+
 /// Keys Java acts on that kcl-bridge accepts without acting on them say so.
 #[test]
 fn accepted_keys_without_effect_say_so() {
