@@ -272,7 +272,11 @@ fn daemon(
             let mut message = e.to_string();
             let mut source = std::error::Error::source(&e);
             while let Some(s) = source {
-                message.push_str(&format!(": {s}"));
+                // A cause the message already quotes is not repeated.
+                let part = s.to_string();
+                if !message.contains(&part) {
+                    message.push_str(&format!(": {part}"));
+                }
                 source = s.source();
             }
             fail(message)

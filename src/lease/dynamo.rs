@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
@@ -17,6 +17,7 @@ use aws_sdk_dynamodb::types::{
     TableStatus,
 };
 use aws_sdk_dynamodb::Client;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use tracing::{debug, info, warn};
 
 use super::{HashKeyRange, Lease};
@@ -95,13 +96,15 @@ fn n(v: u64) -> AttributeValue {
     AttributeValue::N(v.to_string())
 }
 
-fn error<E, R>(e: SdkError<E, R>) -> LeaseError
+fn error<E>(e: SdkError<E, HttpResponse>) -> LeaseError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug + Send + Sync + 'static,
 {
+    if let Some(forbidden) = crate::aws::forbidden_without_code(&e) {
+        return LeaseError::AccessDenied(forbidden);
+    }
     let code = e.code().unwrap_or_default().to_owned();
-    let text = DisplayErrorContext(&e).to_string();
+    let text = crate::aws::describe(&e);
     match code.as_str() {
         "ProvisionedThroughputExceededException"
         | "ThrottlingException"
@@ -123,10 +126,9 @@ fn is_condition_failure<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> bool 
 
 /// A conditional write's outcome: whether its condition held. A failed condition is an answer,
 /// not an error.
-fn condition_held<T, E, R>(result: Result<T, SdkError<E, R>>) -> Result<bool, LeaseError>
+fn condition_held<T, E>(result: Result<T, SdkError<E, HttpResponse>>) -> Result<bool, LeaseError>
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug + Send + Sync + 'static,
 {
     match result {
         Ok(_) => Ok(true),

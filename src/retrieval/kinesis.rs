@@ -3,9 +3,10 @@
 //! expired iterator is re-created, throttling backs off, a vanished shard ends it. SDK types
 //! stay inside this file.
 
-use aws_sdk_kinesis::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_kinesis::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_kinesis::types::ShardIteratorType;
 use aws_sdk_kinesis::Client;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use std::sync::Arc;
 use tracing::debug;
 
@@ -36,13 +37,15 @@ impl KinesisError {
     }
 }
 
-fn error<E, R>(e: SdkError<E, R>) -> KinesisError
+fn error<E>(e: SdkError<E, HttpResponse>) -> KinesisError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug + Send + Sync + 'static,
 {
+    if let Some(forbidden) = crate::aws::forbidden_without_code(&e) {
+        return KinesisError::AccessDenied(forbidden);
+    }
     let code = e.code().unwrap_or_default().to_owned();
-    classify(&code, DisplayErrorContext(&e).to_string())
+    classify(&code, crate::aws::describe(&e))
 }
 
 /// A Kinesis error code (the short name) and its text, as the caller reacts to it.

@@ -225,6 +225,12 @@ impl Coordinator {
     }
 
     async fn try_initialize(&mut self) -> Result<(), Retry> {
+        // The stream first: a missing stream or a denied ListShards leaves no lease table behind.
+        let shards = self
+            .stream
+            .list_shards()
+            .await
+            .map_err(|e| self.stream_error(e))?;
         let created = self
             .table
             .ensure_table(
@@ -233,11 +239,6 @@ impl Coordinator {
             )
             .await
             .map_err(|e| self.table_error(e))?;
-        let shards = self
-            .stream
-            .list_shards()
-            .await
-            .map_err(|e| self.stream_error(e))?;
         let scan = self.table.scan().await.map_err(|e| self.table_error(e))?;
         let keys = scan.leases.iter().map(|l| l.key.as_str());
         if let Some(reason) = lease::reserved_worker_id(&self.me, keys) {

@@ -479,6 +479,56 @@ async fn missing_stream_is_a_clear_error() {
     let code = w.wait(Duration::from_secs(60));
     assert_eq!(code, 1, "{}", w.log());
     assert!(w.log().contains("no-such-stream"), "{}", w.log());
+    let last = w.log().lines().last().unwrap_or_default().to_owned();
+    assert!(
+        last.starts_with("kcl-bridge: stream no-such-stream: not found: ResourceNotFoundException")
+            && !last.contains("SdkBody")
+            && last.matches("ResourceNotFoundException").count() == 1,
+        "one clear line, no dump of the response: {last}"
+    );
+    let tables = moto.dynamodb().list_tables().send().await.unwrap();
+    assert!(
+        !tables.table_names().iter().any(|t| t == "no-such-stream"),
+        "no lease table left behind: {tables:?}"
+    );
+}
+
+/// Credentials the service rejects are a clear error and exit 1 (Java retries, then exits 0),
+/// and the secret never reaches the log.
+#[tokio::test(flavor = "multi_thread")]
+async fn rejected_credentials_are_a_clear_error() {
+    // moto checks signatures once this many requests have gone unchecked.
+    let moto = Moto::start_with(&[("INITIAL_NO_AUTH_ACTION_COUNT", "0")]);
+    let dir = workdir();
+    let out = dir.path().join("r.tsv");
+    let secret = "wrong-secret-0123456789";
+    let mut w = start_worker_with(
+        dir.path(),
+        "creds",
+        &properties(&moto, "creds", &[("workerId", "creds")]),
+        &moto,
+        &out,
+        &[
+            ("AWS_ACCESS_KEY_ID", std::ffi::OsStr::new("AKIDNOTAREALKEY")),
+            ("AWS_SECRET_ACCESS_KEY", std::ffi::OsStr::new(secret)),
+        ],
+    );
+    let code = w.wait(Duration::from_secs(60));
+    let log = w.log();
+    assert_eq!(code, 1, "{log}");
+    let last = log.lines().last().unwrap_or_default();
+    assert!(
+        last.contains("kcl-bridge:")
+            && last.contains("creds")
+            && last.contains("HTTP 403 Forbidden: InvalidClientTokenId")
+            && !last.contains("SdkBody"),
+        "the last line says what failed: {last}"
+    );
+    assert!(
+        !log.contains("initialization failed; retrying"),
+        "rejected credentials are not retried: {log}"
+    );
+    assert!(!log.contains(secret), "{log}");
 }
 
 /// Every counter-conditioned write asks DynamoDB for the row it failed on (§2 Rec.): a write the
