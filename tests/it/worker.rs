@@ -216,6 +216,15 @@ async fn two_workers_share_then_fail_over() {
     // SIGKILL a: b takes everything after the failover time, resuming from a's checkpoints.
     a.signal(nix::sys::signal::Signal::SIGKILL);
     a.wait(Duration::from_secs(5));
+    // What a had checkpointed when it died (read before counting what was delivered, so that
+    // every delivery counted after is one made after these checkpoints were final or read).
+    let a_checkpoints: BTreeMap<String, String> = lease_rows(&d, &app)
+        .await
+        .into_iter()
+        .filter(|(_, row)| attr_s(row, "leaseOwner").as_deref() == Some("a"))
+        .filter_map(|(key, row)| Some((key, attr_s(&row, "checkpoint")?)))
+        .collect();
+    let delivered_before_kill = received(&out).len();
     let second = put_records(&k, &app, 80..120).await;
     eventually(Duration::from_secs(60), "b owns all 4 leases", || async {
         owners(lease_rows(&d, &app).await).get("b") == Some(&4)
@@ -254,6 +263,26 @@ async fn two_workers_share_then_fail_over() {
             "shard {shard}: records lost or foreign"
         );
     }
+    // Duplicates only after the last checkpoint: nothing a had checkpointed was delivered again.
+    let as_number = |s: &str| (s.len(), s.to_owned());
+    for (shard, checkpoint) in &a_checkpoints {
+        if !checkpoint.bytes().all(|b| b.is_ascii_digit()) {
+            continue; // a sentinel: nothing checkpointed yet
+        }
+        let again: Vec<&String> = got[delivered_before_kill..]
+            .iter()
+            .filter(|g| &g.0 == shard && as_number(&g.1) <= as_number(checkpoint))
+            .map(|g| &g.1)
+            .collect();
+        assert!(
+            again.is_empty(),
+            "{shard}: delivered again at or below a's checkpoint {checkpoint}: {again:?}"
+        );
+    }
+    assert!(
+        !a_checkpoints.is_empty(),
+        "a held leases when it was killed"
+    );
 
     // SIGTERM b with a new worker c running: c owns b's leases at once (released, not expired).
     let c = start_worker(
@@ -272,17 +301,17 @@ async fn two_workers_share_then_fail_over() {
             >= 1
     })
     .await;
+    let signalled_at = Instant::now();
     b.signal(nix::sys::signal::Signal::SIGTERM);
-    assert_eq!(b.wait(Duration::from_secs(20)), 0, "{}", b.log());
-    let released_at = Instant::now();
     eventually(Duration::from_secs(10), "c owns all 4 leases", || async {
         owners(lease_rows(&d, &app).await).get("c") == Some(&4)
     })
     .await;
-    let took = released_at.elapsed();
+    let took = signalled_at.elapsed();
+    assert_eq!(b.wait(Duration::from_secs(20)), 0, "{}", b.log());
     assert!(
         took < Duration::from_secs(2),
-        "c took b's released leases after {took:?}\n{}",
+        "c took b's leases {took:?} after the SIGTERM\n{}",
         c.log()
     );
 }
