@@ -560,6 +560,116 @@ async fn rejected_credentials_are_a_clear_error() {
     assert!(!log.contains(secret), "{log}");
 }
 
+/// A lease taken from under a worker (another worker's take, done here by the test): the
+/// worker's next renewal fails, its child gets `leaseLost`, and nothing is checkpointed under the
+/// lease while the other owner has it. Once that owner lets it expire, the worker takes it back
+/// and goes on from the last checkpoint.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_lease_taken_away_ends_the_child_and_its_checkpoints() {
+    use aws_sdk_dynamodb::types::AttributeValue as A;
+    let moto = Moto::start();
+    let (k, d) = (moto.kinesis(), moto.dynamodb());
+    let app = unique("stolen");
+    create_stream(&k, &app, 1).await;
+    let first = put_records(&k, &app, 0..5).await;
+    let dir = workdir();
+    let out = dir.path().join("received.tsv");
+    let mut w = start_worker(
+        dir.path(),
+        "w",
+        &properties(&moto, &app, &[("workerId", "w")]),
+        &moto,
+        &out,
+    );
+    const SHARD: &str = "shardId-000000000000";
+    let last = first.last().unwrap().1.clone();
+    eventually(
+        Duration::from_secs(30),
+        "the first 5 records checkpointed",
+        || async {
+            let rows = lease_rows(&d, &app).await;
+            rows.get(SHARD)
+                .and_then(|r| attr_s(r, "checkpoint"))
+                .as_deref()
+                == Some(last.as_str())
+        },
+    )
+    .await;
+
+    // Another worker takes the lease: owner and counter change, as a take does.
+    let row = lease_rows(&d, &app).await[SHARD].clone();
+    let counter: u64 = row["leaseCounter"].as_n().unwrap().parse().unwrap();
+    d.update_item()
+        .table_name(&app)
+        .key("leaseKey", A::S(SHARD.into()))
+        .update_expression("SET leaseOwner = :thief, leaseCounter = :next")
+        .condition_expression("leaseCounter = :c")
+        .expression_attribute_values(":thief", A::S("thief".into()))
+        .expression_attribute_values(":next", A::N((counter + 1).to_string()))
+        .expression_attribute_values(":c", A::N(counter.to_string()))
+        .send()
+        .await
+        .unwrap();
+    let stolen_at = received(&out).len();
+    eventually(
+        Duration::from_secs(15),
+        "the child told its lease is lost",
+        || async { w.log().contains("kclpy_app[v3/normal") && w.log().contains("lease lost") },
+    )
+    .await;
+    let log = w.log();
+    assert!(
+        log.lines()
+            .any(|l| l.contains("lease lost: another worker changed it")
+                && l.contains(&format!("counter {} held by thief", counter + 1))),
+        "the WARN says who has it now:\n{log}"
+    );
+    // Records that arrive now are not read, and nothing is checkpointed, for as long as the
+    // thief holds the lease (watched until the worker takes it back).
+    let second = put_records(&k, &app, 5..8).await;
+    let mut watched = 0;
+    loop {
+        let delivered = received(&out).len();
+        let row = lease_rows(&d, &app).await[SHARD].clone();
+        if attr_s(&row, "leaseOwner").as_deref() != Some("thief") {
+            break;
+        }
+        watched += 1;
+        assert_eq!(attr_s(&row, "checkpoint").as_deref(), Some(last.as_str()));
+        assert_eq!(delivered, stolen_at, "delivered under a lost lease");
+        assert!(
+            watched < 300,
+            "the worker never took the lease back:\n{}",
+            w.log()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(watched > 0, "the thief's tenure was watched");
+
+    // The thief never renews: after failoverTimeMillis the worker takes the lease back.
+    eventually(
+        Duration::from_secs(30),
+        "the new records after the take-back",
+        || async {
+            let got = received(&out);
+            second.iter().all(|p| got.iter().any(|g| g.1 == p.1))
+        },
+    )
+    .await;
+    let rows = lease_rows(&d, &app).await;
+    assert_eq!(attr_s(&rows[SHARD], "leaseOwner").as_deref(), Some("w"));
+    let got = received(&out);
+    assert!(
+        got[stolen_at..]
+            .iter()
+            .all(|g| (g.1.len(), &g.1) > (last.len(), &last)),
+        "resumed after the last checkpoint: {:?}",
+        &got[stolen_at..]
+    );
+    w.signal(nix::sys::signal::Signal::SIGTERM);
+    assert_eq!(w.wait(Duration::from_secs(20)), 0, "{}", w.log());
+}
+
 /// Every counter-conditioned write asks DynamoDB for the row it failed on (§2 Rec.): a write the
 /// SDK retried after its first attempt had already succeeded counts as done (here: the same take
 /// and checkpoint sent twice from the same starting counter), and a write that really lost says
