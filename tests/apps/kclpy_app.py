@@ -73,10 +73,11 @@ class Behaviour(object):
         self.shard_id = shard_id
         log("initialize shard {}".format(shard_id))
 
-    def process_records(self, records, checkpointer):
+    def process_records(self, records, checkpointer, millis_behind_latest=None):
         self.batches += 1
         first = self.batches == 1
-        log("processRecords #{}: {} records".format(self.batches, len(records)))
+        behind = "" if millis_behind_latest is None else ", millisBehindLatest {}".format(millis_behind_latest)
+        log("processRecords #{}: {} records{}".format(self.batches, len(records), behind))
         if first and GATE:
             log("waiting for {}".format(GATE))
             while not os.path.exists(GATE):
@@ -160,7 +161,8 @@ class V2Processor(v2processor.RecordProcessorBase):
         behaviour.initialize(initialize_input.shard_id)
 
     def process_records(self, process_records_input):
-        behaviour.process_records(process_records_input.records, process_records_input.checkpointer)
+        behaviour.process_records(process_records_input.records, process_records_input.checkpointer,
+                                  process_records_input.millis_behind_latest)
 
     def shutdown(self, shutdown_input):
         if shutdown_input.reason == "TERMINATE":
@@ -177,7 +179,8 @@ class V3Processor(v3processor.RecordProcessorBase):
         behaviour.initialize(initialize_input.shard_id)
 
     def process_records(self, process_records_input):
-        behaviour.process_records(process_records_input.records, process_records_input.checkpointer)
+        behaviour.process_records(process_records_input.records, process_records_input.checkpointer,
+                                  process_records_input.millis_behind_latest)
 
     def lease_lost(self, lease_lost_input):
         behaviour.lease_lost()

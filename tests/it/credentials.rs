@@ -324,6 +324,10 @@ print(key["AccessKeyId"], key["SecretAccessKey"])
         !log.contains("succeeded through the SDK"),
         "no GetRecords had to be rescued by the SDK:\n{log}"
     );
+    assert!(
+        !log.contains(secret),
+        "the secret key never reaches the log"
+    );
 }
 
 /// A forward HTTP proxy on loopback, as a corporate network has one: it takes each request in

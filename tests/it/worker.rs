@@ -123,6 +123,22 @@ async fn single_shard_exactly_once_checkpoint_and_resume() {
     .await;
     w.signal(nix::sys::signal::Signal::SIGTERM);
     assert_eq!(w.wait(Duration::from_secs(20)), 0, "{}", w.log());
+    let log = w.log();
+    // Each client's effective endpoint is logged at start.
+    for client in ["Kinesis", "DynamoDB"] {
+        assert!(
+            log.lines().any(|l| l.contains("AWS client")
+                && l.contains(&format!("client=\"{client}\""))
+                && l.contains(&format!("endpoint={}", moto.endpoint))),
+            "{client} endpoint logged:\n{log}"
+        );
+    }
+    // Batches carry millisBehindLatest through; empty ones are not sent by default.
+    assert!(log.contains("records, millisBehindLatest "), "{log}");
+    assert!(
+        !log.contains(": 0 records"),
+        "no empty batch without the setting:\n{log}"
+    );
     let rows = lease_rows(&d, &app).await;
     assert_eq!(rows.len(), 1, "one lease: {rows:?}");
     let row = rows.values().next().unwrap();
@@ -558,6 +574,42 @@ async fn rejected_credentials_are_a_clear_error() {
         "rejected credentials are not retried: {log}"
     );
     assert!(!log.contains(secret), "{log}");
+}
+
+/// `callProcessRecordsEvenForEmptyRecordList = true`: a caught-up shard's empty batches reach
+/// the child too, with millisBehindLatest.
+#[tokio::test(flavor = "multi_thread")]
+async fn empty_batches_reach_the_child_when_asked_for() {
+    let moto = Moto::start();
+    let k = moto.kinesis();
+    let app = unique("empty");
+    create_stream(&k, &app, 1).await;
+    put_records(&k, &app, 0..2).await;
+    let dir = workdir();
+    let out = dir.path().join("received.tsv");
+    let mut w = start_worker(
+        dir.path(),
+        "e",
+        &properties(
+            &moto,
+            &app,
+            &[
+                ("workerId", "e"),
+                ("callProcessRecordsEvenForEmptyRecordList", "true"),
+            ],
+        ),
+        &moto,
+        &out,
+    );
+    eventually(
+        Duration::from_secs(30),
+        "two empty batches after the records",
+        || async { w.log().matches(": 0 records, millisBehindLatest ").count() >= 2 },
+    )
+    .await;
+    assert_eq!(received(&out).len(), 2);
+    w.signal(nix::sys::signal::Signal::SIGTERM);
+    assert_eq!(w.wait(Duration::from_secs(20)), 0, "{}", w.log());
 }
 
 /// A lease taken from under a worker (another worker's take, done here by the test): the
