@@ -34,7 +34,7 @@ RECORDS_OUT = os.environ.get("KCLB_RECORDS_OUT")
 GATE = os.environ.get("KCLB_GATE")
 
 SCENARIOS = ("normal", "checkpoint-refused", "no-checkpoint", "malformed-output",
-             "crash", "hang", "bogus-checkpoint")
+             "crash", "hang", "bogus-checkpoint", "slow-shutdown")
 
 # Written straight to stdout in the malformed-output scenario; the daemon must skip all of them.
 MALFORMED_LINES = ("hello from print()", "   ", '{"action":"status"', '{"foo":1}',
@@ -62,6 +62,7 @@ class Behaviour(object):
     hang                first batch as normal; the second processRecords sleeps 60 s first.
     bogus-checkpoint    the first batch first checkpoints at "12345" (never delivered; the error
                         reply is logged), then continues like normal.
+    slow-shutdown       like normal, but shutdownRequested sleeps 60 s before doing anything.
     In every scenario a checkpoint error is logged to stderr and processing continues.
     """
 
@@ -106,6 +107,8 @@ class Behaviour(object):
 
     def shutdown_requested(self, checkpointer):
         log("shutdown requested")
+        if SCENARIO == "slow-shutdown":
+            time.sleep(60)
         self.checkpoint(checkpointer)
 
     def checkpoint(self, checkpointer, sequence_number=None):

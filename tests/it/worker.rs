@@ -576,6 +576,76 @@ async fn rejected_credentials_are_a_clear_error() {
     assert!(!log.contains(secret), "{log}");
 }
 
+/// A child that does not answer `shutdownRequested` within `shutdownGraceMillis` does not hold
+/// the worker up: at the end of the grace period it is stopped, the lease is released anyway,
+/// and the worker exits 0.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_grace_period_bounds_a_slow_shutdown() {
+    let moto = Moto::start();
+    let (k, d) = (moto.kinesis(), moto.dynamodb());
+    let app = unique("grace");
+    create_stream(&k, &app, 1).await;
+    put_records(&k, &app, 0..3).await;
+    let dir = workdir();
+    let out = dir.path().join("received.tsv");
+    let mut w = start_worker_with(
+        dir.path(),
+        "g",
+        &properties(
+            &moto,
+            &app,
+            &[("workerId", "g"), ("shutdownGraceMillis", "1500")],
+        ),
+        &moto,
+        &out,
+        &[("KCLB_SCENARIO", std::ffi::OsStr::new("slow-shutdown"))],
+    );
+    eventually(Duration::from_secs(30), "3 records", || async {
+        received(&out).len() >= 3
+    })
+    .await;
+    let child = w
+        .log()
+        .lines()
+        .find_map(|l| {
+            l.split("started record processor pid=")
+                .nth(1)
+                .map(|rest| rest.split_whitespace().next().unwrap_or("").to_owned())
+        })
+        .expect("the child's pid is logged");
+    let signalled = Instant::now();
+    w.signal(nix::sys::signal::Signal::SIGTERM);
+    assert_eq!(w.wait(Duration::from_secs(20)), 0, "{}", w.log());
+    let took = signalled.elapsed();
+    let log = w.log();
+    assert!(log.contains("shutdown requested"), "{log}");
+    assert!(log.contains("grace period over"), "{log}");
+    assert!(
+        took < Duration::from_secs(10),
+        "exited {took:?} after SIGTERM, not after the child's 60 s"
+    );
+    let rows = lease_rows(&d, &app).await;
+    assert_eq!(
+        attr_s(&rows["shardId-000000000000"], "leaseOwner"),
+        None,
+        "released: {rows:?}"
+    );
+    let pid = nix::unistd::Pid::from_raw(child.parse().unwrap());
+    // Gone, or a zombie waiting for whoever inherited it to reap it: not running either way.
+    eventually(Duration::from_secs(5), "the slow child gone", || async {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let state = stat
+            .rsplit(')')
+            .next()
+            .unwrap_or("")
+            .trim_start()
+            .chars()
+            .next();
+        nix::sys::signal::kill(pid, None).is_err() || state == Some('Z')
+    })
+    .await;
+}
+
 /// `callProcessRecordsEvenForEmptyRecordList = true`: a caught-up shard's empty batches reach
 /// the child too, with millisBehindLatest.
 #[tokio::test(flavor = "multi_thread")]
