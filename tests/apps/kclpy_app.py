@@ -8,6 +8,8 @@ Environment:
                       v3 = amazon_kclpy.v3.processor.RecordProcessorBase (lease_lost / shard_ended)
   KCLB_SCENARIO     normal (default) | checkpoint-refused | no-checkpoint | malformed-output |
                     crash | hang | bogus-checkpoint          (see Behaviour below)
+  KCLB_SCENARIO_SHARD  optional shard id: the scenario applies to that shard's child only; the
+                    others behave as in "normal"
   KCLB_RECORDS_OUT  optional file; one line per received record is appended:
                     <shardId>\t<sequenceNumber>\t<subSequenceNumber>\t<base64 data>
   KCLB_GATE         optional file; the first processRecords does nothing until it exists (a
@@ -30,6 +32,7 @@ from amazon_kclpy.v3 import processor as v3processor
 
 INTERFACE = os.environ.get("KCLB_INTERFACE", "v3")
 SCENARIO = os.environ.get("KCLB_SCENARIO", "normal")
+SCENARIO_SHARD = os.environ.get("KCLB_SCENARIO_SHARD")
 RECORDS_OUT = os.environ.get("KCLB_RECORDS_OUT")
 GATE = os.environ.get("KCLB_GATE")
 
@@ -69,9 +72,12 @@ class Behaviour(object):
     def __init__(self):
         self.shard_id = None
         self.batches = 0
+        self.scenario = SCENARIO
 
     def initialize(self, shard_id):
         self.shard_id = shard_id
+        if SCENARIO_SHARD and shard_id != SCENARIO_SHARD:
+            self.scenario = "normal"
         log("initialize shard {}".format(shard_id))
 
     def process_records(self, records, checkpointer, millis_behind_latest=None):
@@ -83,19 +89,19 @@ class Behaviour(object):
             log("waiting for {}".format(GATE))
             while not os.path.exists(GATE):
                 time.sleep(0.05)
-        if self.batches == 2 and SCENARIO == "crash":
+        if self.batches == 2 and self.scenario == "crash":
             log("crash scenario: exiting with code 3")
             os._exit(3)  # no cleanup, no status reply
-        if self.batches == 2 and SCENARIO == "hang":
+        if self.batches == 2 and self.scenario == "hang":
             log("hang scenario: sleeping 60 s")
             time.sleep(60)
         self.write_records(records)
-        if first and SCENARIO == "malformed-output":
+        if first and self.scenario == "malformed-output":
             sys.stdout.write("".join(line + "\n" for line in MALFORMED_LINES))
             sys.stdout.flush()  # the same stream object kclpy writes to, so ordering holds
-        if first and SCENARIO == "bogus-checkpoint":
+        if first and self.scenario == "bogus-checkpoint":
             self.checkpoint(checkpointer, "12345")
-        if SCENARIO != "no-checkpoint" and records:
+        if self.scenario != "no-checkpoint" and records:
             self.checkpoint(checkpointer, records[-1].sequence_number)
 
     def lease_lost(self):
@@ -107,7 +113,7 @@ class Behaviour(object):
 
     def shutdown_requested(self, checkpointer):
         log("shutdown requested")
-        if SCENARIO == "slow-shutdown":
+        if self.scenario == "slow-shutdown":
             time.sleep(60)
         self.checkpoint(checkpointer)
 
@@ -118,7 +124,7 @@ class Behaviour(object):
             return
         except kcl.CheckpointError as e:
             log("checkpoint at {} failed: {}".format(sequence_number, e.value))
-            retry = SCENARIO == "checkpoint-refused" and e.value == "ThrottlingException"
+            retry = self.scenario == "checkpoint-refused" and e.value == "ThrottlingException"
         if retry:
             try:
                 checkpointer.checkpoint(sequence_number)
