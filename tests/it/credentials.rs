@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use crate::emulator::{create_stream, eventually, put_records, Daemon, Moto};
 use crate::harness::{self, workdir};
+use crate::proxy::ForwardProxy;
 
 /// A tiny HTTP/1.1 server on loopback answering from a route table; it records each request as
 /// "METHOD path".
@@ -328,98 +329,6 @@ print(key["AccessKeyId"], key["SecretAccessKey"])
         !log.contains(secret),
         "the secret key never reaches the log"
     );
-}
-
-/// A forward HTTP proxy on loopback, as a corporate network has one: it takes each request in
-/// absolute form, records "METHOD URI X-Amz-Target proxy-authorization?" and passes it on to the
-/// origin on a connection of its own.
-struct ForwardProxy {
-    endpoint: String,
-    seen: Arc<Mutex<Vec<String>>>,
-}
-
-impl ForwardProxy {
-    fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let endpoint = format!("http://{}", listener.local_addr().unwrap());
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let log = seen.clone();
-        std::thread::spawn(move || {
-            for conn in listener.incoming() {
-                let Ok(conn) = conn else { return };
-                let log = log.clone();
-                std::thread::spawn(move || Self::serve(conn, &log));
-            }
-        });
-        ForwardProxy { endpoint, seen }
-    }
-
-    /// Requests of one client connection, until it closes.
-    fn serve(mut conn: std::net::TcpStream, log: &Mutex<Vec<String>>) {
-        let mut reader = BufReader::new(conn.try_clone().unwrap());
-        loop {
-            let mut request = String::new();
-            if reader.read_line(&mut request).unwrap_or(0) == 0 {
-                return;
-            }
-            let mut parts = request.split_whitespace();
-            let (method, uri) = (
-                parts.next().unwrap_or("").to_owned(),
-                parts.next().unwrap_or("").to_owned(),
-            );
-            let (mut headers, mut length, mut target, mut authorized) =
-                (String::new(), 0usize, String::new(), false);
-            loop {
-                let mut h = String::new();
-                if reader.read_line(&mut h).unwrap_or(0) == 0 || h.trim().is_empty() {
-                    break;
-                }
-                let (name, value) = h.split_once(':').unwrap_or((&h, ""));
-                match name.to_ascii_lowercase().as_str() {
-                    "content-length" => length = value.trim().parse().unwrap_or(0),
-                    "x-amz-target" => target = value.trim().to_owned(),
-                    "proxy-authorization" => authorized = true,
-                    _ => {}
-                }
-                if !matches!(
-                    name.to_ascii_lowercase().as_str(),
-                    "connection" | "proxy-connection" | "proxy-authorization"
-                ) {
-                    headers.push_str(&h);
-                }
-            }
-            let mut body = vec![0; length];
-            reader.read_exact(&mut body).unwrap_or_default();
-            log.lock()
-                .unwrap()
-                .push(format!("{method} {uri} {target} {authorized}"));
-            // Only absolute-form http:// requests are proxied here (no CONNECT).
-            let Some(rest) = uri.strip_prefix("http://") else {
-                conn.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
-                    .unwrap_or_default();
-                return;
-            };
-            let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-            let path = if path.is_empty() { "/" } else { path };
-            let mut origin = std::net::TcpStream::connect(authority).unwrap();
-            origin
-                .write_all(
-                    format!("{method} {path} HTTP/1.1\r\n{headers}Connection: close\r\n\r\n")
-                        .as_bytes(),
-                )
-                .unwrap();
-            origin.write_all(&body).unwrap();
-            let mut response = Vec::new();
-            origin.read_to_end(&mut response).unwrap_or_default();
-            if conn.write_all(&response).is_err() {
-                return;
-            }
-        }
-    }
-
-    fn seen(&self) -> Vec<String> {
-        self.seen.lock().unwrap().clone()
-    }
 }
 
 /// Java's `proxy*` keys have no equivalent; the environment's `HTTP(S)_PROXY` does the job

@@ -576,6 +576,65 @@ async fn rejected_credentials_are_a_clear_error() {
     assert!(!log.contains(secret), "{log}");
 }
 
+/// Throttled reads (GetRecords answered with ProvisionedThroughputExceededException, injected by
+/// a proxy: the emulators never throttle reads) are retried with back-off on the same iterator:
+/// nothing is lost or repeated, the worker does not fail, and the direct GetRecords path stays
+/// on (a throttle proves the request was read and signed right).
+#[tokio::test(flavor = "multi_thread")]
+async fn throttled_reads_back_off_and_lose_nothing() {
+    let moto = Moto::start();
+    let proxy = crate::proxy::ForwardProxy::start();
+    let k = moto.kinesis();
+    let app = unique("throttled");
+    create_stream(&k, &app, 1).await;
+    let put = put_records(&k, &app, 0..3).await;
+    proxy.fail(
+        "Kinesis_20131202.GetRecords",
+        "ProvisionedThroughputExceededException",
+        4,
+    );
+    let dir = workdir();
+    let out = dir.path().join("received.tsv");
+    let mut w = start_worker_with(
+        dir.path(),
+        "t",
+        &properties(&moto, &app, &[("workerId", "t")]),
+        &moto,
+        &out,
+        &[
+            ("HTTP_PROXY", std::ffi::OsStr::new(&proxy.endpoint)),
+            ("NO_PROXY", std::ffi::OsStr::new("")),
+            ("no_proxy", std::ffi::OsStr::new("")),
+        ],
+    );
+    eventually(Duration::from_secs(30), "3 records", || async {
+        received(&out).len() >= 3
+    })
+    .await;
+    w.signal(nix::sys::signal::Signal::SIGTERM);
+    assert_eq!(w.wait(Duration::from_secs(20)), 0, "{}", w.log());
+    let log = w.log();
+    assert_eq!(
+        log.matches("GetRecords failed; backing off").count(),
+        4,
+        "each injected throttle was backed off from once:\n{log}"
+    );
+    assert!(
+        log.contains("ProvisionedThroughputExceededException"),
+        "{log}"
+    );
+    assert!(!log.contains("succeeded through the SDK"), "{log}");
+    let got: Vec<String> = received(&out).into_iter().map(|g| g.1).collect();
+    let want: Vec<String> = put.iter().map(|p| p.1.clone()).collect();
+    assert_eq!(got, want, "every record once, in order");
+    let throttled_then_read = proxy
+        .seen()
+        .iter()
+        .filter(|r| r.contains("Kinesis_20131202.GetRecords"))
+        .count();
+    assert!(throttled_then_read > 4, "the reads went through the proxy");
+}
+
 /// A child that does not answer `shutdownRequested` within `shutdownGraceMillis` does not hold
 /// the worker up: at the end of the grace period it is stopped, the lease is released anyway,
 /// and the worker exits 0.

@@ -1,0 +1,138 @@
+//! A forward HTTP proxy on loopback for the integration tests: it records what passes through
+//! and can answer chosen calls with an error instead (the emulators never throttle reads).
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+
+/// A forward HTTP proxy on loopback, as a corporate network has one: it takes each request in
+/// absolute form, records "METHOD URI X-Amz-Target proxy-authorization?" and passes it on to the
+/// origin on a connection of its own.
+pub struct ForwardProxy {
+    pub endpoint: String,
+    seen: Arc<Mutex<Vec<String>>>,
+    /// Requests whose `X-Amz-Target` is the first value get answered with the second (status
+    /// line, headers, body) instead of being passed on, as many times as the counter says.
+    fault: Arc<Mutex<Option<(String, String, usize)>>>,
+}
+
+impl ForwardProxy {
+    pub fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let fault = Arc::new(Mutex::new(None));
+        let (log, faults) = (seen.clone(), fault.clone());
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(conn) = conn else { return };
+                let (log, faults) = (log.clone(), faults.clone());
+                std::thread::spawn(move || Self::serve(conn, &log, &faults));
+            }
+        });
+        ForwardProxy {
+            endpoint,
+            seen,
+            fault,
+        }
+    }
+
+    /// Answers the next `times` requests for `target` with a Kinesis/DynamoDB-style error
+    /// (HTTP 400, `x-amzn-ErrorType` and a JSON `__type`) instead of passing them on.
+    pub fn fail(&self, target: &str, error_type: &str, times: usize) {
+        let body = format!(r#"{{"__type":"{error_type}","message":"injected by the test proxy"}}"#);
+        let response = format!(
+            "HTTP/1.1 400 Bad Request\r\nx-amzn-ErrorType: {error_type}\r\n\
+             Content-Type: application/x-amz-json-1.1\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        *self.fault.lock().unwrap() = Some((target.to_owned(), response, times));
+    }
+
+    /// Requests of one client connection, until it closes.
+    fn serve(
+        mut conn: std::net::TcpStream,
+        log: &Mutex<Vec<String>>,
+        fault: &Mutex<Option<(String, String, usize)>>,
+    ) {
+        let mut reader = BufReader::new(conn.try_clone().unwrap());
+        loop {
+            let mut request = String::new();
+            if reader.read_line(&mut request).unwrap_or(0) == 0 {
+                return;
+            }
+            let mut parts = request.split_whitespace();
+            let (method, uri) = (
+                parts.next().unwrap_or("").to_owned(),
+                parts.next().unwrap_or("").to_owned(),
+            );
+            let (mut headers, mut length, mut target, mut authorized) =
+                (String::new(), 0usize, String::new(), false);
+            loop {
+                let mut h = String::new();
+                if reader.read_line(&mut h).unwrap_or(0) == 0 || h.trim().is_empty() {
+                    break;
+                }
+                let (name, value) = h.split_once(':').unwrap_or((&h, ""));
+                match name.to_ascii_lowercase().as_str() {
+                    "content-length" => length = value.trim().parse().unwrap_or(0),
+                    "x-amz-target" => target = value.trim().to_owned(),
+                    "proxy-authorization" => authorized = true,
+                    _ => {}
+                }
+                if !matches!(
+                    name.to_ascii_lowercase().as_str(),
+                    "connection" | "proxy-connection" | "proxy-authorization"
+                ) {
+                    headers.push_str(&h);
+                }
+            }
+            let mut body = vec![0; length];
+            reader.read_exact(&mut body).unwrap_or_default();
+            log.lock()
+                .unwrap()
+                .push(format!("{method} {uri} {target} {authorized}"));
+            let injected = {
+                let mut fault = fault.lock().unwrap();
+                match fault.as_mut() {
+                    Some((t, response, left)) if *t == target && *left > 0 => {
+                        *left -= 1;
+                        Some(response.clone())
+                    }
+                    _ => None,
+                }
+            };
+            if let Some(response) = injected {
+                if conn.write_all(response.as_bytes()).is_err() {
+                    return;
+                }
+                continue;
+            }
+            // Only absolute-form http:// requests are proxied here (no CONNECT).
+            let Some(rest) = uri.strip_prefix("http://") else {
+                conn.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+                    .unwrap_or_default();
+                return;
+            };
+            let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+            let path = if path.is_empty() { "/" } else { path };
+            let mut origin = std::net::TcpStream::connect(authority).unwrap();
+            origin
+                .write_all(
+                    format!("{method} {path} HTTP/1.1\r\n{headers}Connection: close\r\n\r\n")
+                        .as_bytes(),
+                )
+                .unwrap();
+            origin.write_all(&body).unwrap();
+            let mut response = Vec::new();
+            origin.read_to_end(&mut response).unwrap_or_default();
+            if conn.write_all(&response).is_err() {
+                return;
+            }
+        }
+    }
+
+    pub fn seen(&self) -> Vec<String> {
+        self.seen.lock().unwrap().clone()
+    }
+}
