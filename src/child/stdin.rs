@@ -268,6 +268,11 @@ mod tests {
         gather_process_records(&[record], None)
     }
 
+    /// The line of the message the writer holds, if any.
+    fn held(writer: &StdinWriter) -> Option<Vec<u8>> {
+        writer.held.as_ref().map(Gathered::to_line)
+    }
+
     fn read_exactly(from: &mut std::fs::File, n: usize) -> Vec<u8> {
         let mut got = vec![0; n];
         from.read_exact(&mut got).unwrap();
@@ -286,10 +291,7 @@ mod tests {
             .await
             .unwrap();
         assert!(writer.splice, "vmsplice was refused here");
-        assert_eq!(
-            writer.held.as_ref().map(Gathered::to_line),
-            Some(first.to_line())
-        );
+        assert_eq!(held(&writer), Some(first.to_line()));
         assert_eq!(pending_bytes(&writer.pipe), Some(first.len() as i32));
         assert_eq!(read_exactly(&mut reader, first.len()), first.to_line());
 
@@ -298,20 +300,14 @@ mod tests {
             .write(Outgoing::Gathered(second.clone()))
             .await
             .unwrap();
-        assert_eq!(
-            writer.held.as_ref().map(Gathered::to_line),
-            Some(second.to_line())
-        );
+        assert_eq!(held(&writer), Some(second.to_line()));
 
         // Not read yet: the second stays held, and the third is copied behind it.
         writer
             .write(Outgoing::Gathered(third.clone()))
             .await
             .unwrap();
-        assert_eq!(
-            writer.held.as_ref().map(Gathered::to_line),
-            Some(second.to_line())
-        );
+        assert_eq!(held(&writer), Some(second.to_line()));
         writer
             .write(Outgoing::Line(b"{}\n".to_vec()))
             .await
