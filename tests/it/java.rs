@@ -277,6 +277,65 @@ async fn java_then_kcl_bridge_then_java() {
     java.wait(Duration::from_secs(60));
 }
 
+/// (b) on a new application: kcl-bridge creates the lease table and the leases, consumes and
+/// stops; Java, in its default (3.x) mode, reads that table and resumes from kcl-bridge's
+/// checkpoints with no loss and no repeat.
+#[tokio::test(flavor = "multi_thread")]
+async fn java_resumes_on_a_table_kcl_bridge_created() {
+    let World {
+        moto,
+        k,
+        d,
+        app,
+        dir,
+        out,
+    } = World::new("created", 2).await;
+    let first = put_records(&k, &app, 0..10).await;
+    let mut bridge = start_and_resume(
+        dir.path(),
+        "bridge",
+        false,
+        &properties(&moto.endpoint, &app, "rust-1", ""),
+        &out,
+        &first,
+        Duration::from_secs(60),
+        "kcl-bridge consumed a new application",
+    )
+    .await;
+    bridge.signal(nix::sys::signal::Signal::SIGTERM);
+    assert_eq!(
+        bridge.wait(Duration::from_secs(30)),
+        0,
+        "{}",
+        tail(&bridge.log())
+    );
+    let rows = lease_rows(&d, &app).await;
+    assert_eq!(
+        rows.keys().filter(|k| k.starts_with("shardId-")).count(),
+        2,
+        "kcl-bridge created one lease per shard: {rows:?}"
+    );
+
+    let second = put_records(&k, &app, 10..20).await;
+    let mut java = start_and_resume(
+        dir.path(),
+        "java",
+        true,
+        &properties(&moto.endpoint, &app, "java-1", ""),
+        &out,
+        &second,
+        Duration::from_secs(120),
+        "Java resumed on kcl-bridge's table",
+    )
+    .await;
+    assert!(
+        all_received(&received(&out), &[first, second].concat()),
+        "a record was lost"
+    );
+    java.signal(nix::sys::signal::Signal::SIGTERM);
+    java.wait(Duration::from_secs(60));
+}
+
 /// (c) Java in CLIENT_VERSION_CONFIG_COMPATIBLE_WITH_2X and kcl-bridge share 4 shards and both
 /// process; when Java is killed kcl-bridge takes over, and when kcl-bridge is killed Java does,
 /// with no record lost.
