@@ -331,6 +331,32 @@ print(key["AccessKeyId"], key["SecretAccessKey"])
     );
 }
 
+/// `ProfileCredentialsProvider|name`, Java's form with its parameter: the named profile of the
+/// shared credentials file is used. The file has no default profile, so nothing else could have
+/// supplied the credentials; the secret stays out of the log.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_named_profile_supplies_the_credentials() {
+    let moto = Moto::start();
+    let dir = workdir();
+    let file = dir.path().join("credentials");
+    std::fs::write(
+        &file,
+        "[consumer]\naws_access_key_id = AKIDPROFILE\naws_secret_access_key = profile-secret-4711\n",
+    )
+    .unwrap();
+    let k = moto.kinesis();
+    create_stream(&k, "creds-profile", 1).await;
+    put_records(&k, "creds-profile", 0..3).await;
+    let log = consume(
+        &moto,
+        "creds-profile",
+        "ProfileCredentialsProvider|consumer",
+        &[("AWS_SHARED_CREDENTIALS_FILE", file.display().to_string())],
+    )
+    .await;
+    assert!(!log.contains("profile-secret-4711"), "{log}");
+}
+
 /// Java's `proxy*` keys have no equivalent; the environment's `HTTP(S)_PROXY` does the job
 /// (`configuration.md` §2.8). Every AWS call, GetRecords sent directly among them, goes through
 /// the proxy, with its credentials, and the log never shows them.
