@@ -74,20 +74,11 @@ where
             None => code.to_owned(),
         };
     }
-    let mut text = match e {
+    let head = match e {
         SdkError::ResponseError(r) => format!("unreadable response (HTTP {})", r.raw().status()),
         other => other.to_string(),
     };
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        let part = s.to_string();
-        if !text.contains(&part) {
-            text.push_str(": ");
-            text.push_str(&part);
-        }
-        source = s.source();
-    }
-    text
+    crate::with_causes(head, std::error::Error::source(e))
 }
 
 /// An HTTP 403 whose body the SDK could not read as the service's error (an endpoint that
@@ -123,7 +114,7 @@ pub(crate) fn forbidden_without_code<E: ProvideErrorMetadata>(
 }
 
 /// The proxy variables, read as the SDK's own default client and curl read them.
-const PROXY_VARIABLES: [&str; 6] = [
+pub const PROXY_VARIABLES: [&str; 6] = [
     "HTTPS_PROXY",
     "https_proxy",
     "HTTP_PROXY",
@@ -136,24 +127,25 @@ const PROXY_VARIABLES: [&str; 6] = [
 /// default client takes them (Java's `proxy*` keys have no equivalent: `configuration.md` §2.8).
 /// Without any of them, no proxy, and no per-request proxy lookup either.
 fn proxy_from_env() -> ProxyConfig {
-    let named = PROXY_VARIABLES
-        .iter()
-        .any(|v| std::env::var_os(v).is_some_and(|value| !value.is_empty()));
-    if named {
+    if !proxy_variables_set().is_empty() {
         ProxyConfig::from_env()
     } else {
         ProxyConfig::disabled()
     }
 }
 
+/// Which of [`PROXY_VARIABLES`] the environment sets (to something).
+fn proxy_variables_set() -> Vec<&'static str> {
+    PROXY_VARIABLES
+        .into_iter()
+        .filter(|v| std::env::var_os(v).is_some_and(|value| !value.is_empty()))
+        .collect()
+}
+
 /// Logs, once, whether AWS calls go through a proxy (never the proxy's address: it may carry a
 /// user name and password).
 fn log_proxy() {
-    let named: Vec<&str> = PROXY_VARIABLES
-        .iter()
-        .copied()
-        .filter(|v| std::env::var_os(v).is_some_and(|value| !value.is_empty()))
-        .collect();
+    let named = proxy_variables_set();
     if !named.is_empty() {
         info!(
             variables = %named.join(", "),

@@ -269,16 +269,7 @@ fn daemon(
             ExitCode::SUCCESS
         }
         Err(e) => {
-            let mut message = e.to_string();
-            let mut source = std::error::Error::source(&e);
-            while let Some(s) = source {
-                // A cause the message already quotes is not repeated.
-                let part = s.to_string();
-                if !message.contains(&part) {
-                    message.push_str(&format!(": {part}"));
-                }
-                source = s.source();
-            }
+            let message = crate::with_causes(e.to_string(), std::error::Error::source(&e));
             fail(message)
         }
     }

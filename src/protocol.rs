@@ -212,7 +212,12 @@ pub fn encode_initialize(
 /// About how long the `processRecords` line for `records` is (a little more, as a rule).
 pub fn process_records_len_hint(records: &[Record]) -> usize {
     let payload: usize = records.iter().map(|r| r.data.base64_len()).sum();
-    payload + records.len() * 200 + 80
+    payload + process_records_text_hint(records)
+}
+
+/// About how long the `processRecords` line for `records` is without the records' data.
+fn process_records_text_hint(records: &[Record]) -> usize {
+    records.len() * 200 + 80
 }
 
 /// Base64 data at least this long is referenced by a [`Gathered`] message rather than copied
@@ -317,7 +322,7 @@ pub fn encode_process_records(
 /// arrived as text and is long enough is referenced, not copied.
 pub fn gather_process_records(records: &[Record], millis_behind_latest: Option<i64>) -> Gathered {
     let mut out = Gathered {
-        text: Vec::with_capacity(records.len() * 200 + 80),
+        text: Vec::with_capacity(process_records_text_hint(records)),
         cuts: Vec::with_capacity(records.len()),
         data: Vec::with_capacity(records.len()),
     };

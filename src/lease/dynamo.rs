@@ -124,6 +124,14 @@ fn is_condition_failure<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> bool 
     e.code() == Some("ConditionalCheckFailedException")
 }
 
+/// What a renewal or a take by `me` leaves in the row, counter `next`: `me` owns it and no 3.x
+/// hand-off is in progress.
+fn held_by(me: &str) -> impl Fn(&Lease, u64) -> bool + '_ {
+    move |l, next| {
+        l.owner.as_deref() == Some(me) && l.counter == next && l.checkpoint_owner.is_none()
+    }
+}
+
 /// A conditional write's outcome: whether its condition held. A failed condition is an answer,
 /// not an error.
 fn condition_held<T, E>(result: Result<T, SdkError<E, HttpResponse>>) -> Result<bool, LeaseError>
@@ -528,10 +536,7 @@ impl DynamoLeaseTable {
             .counter_update(lease)
             .update_expression("SET leaseCounter = :next")
             .condition_expression("leaseCounter = :c AND attribute_not_exists(checkpointOwner)");
-        Self::send_counter_write(req, lease, |l, next| {
-            l.owner.as_deref() == Some(me) && l.counter == next && l.checkpoint_owner.is_none()
-        })
-        .await
+        Self::send_counter_write(req, lease, held_by(me)).await
     }
 
     /// Takes a lease (2.x algorithm): counter C → C+1, owner := me, any 3.x hand-off marker
@@ -551,10 +556,7 @@ impl DynamoLeaseTable {
         if switched {
             req = req.expression_attribute_values(":one", n(1));
         }
-        Self::send_counter_write(req, lease, |l, next| {
-            l.owner.as_deref() == Some(me) && l.counter == next && l.checkpoint_owner.is_none()
-        })
-        .await
+        Self::send_counter_write(req, lease, held_by(me)).await
     }
 
     /// Stores a checkpoint under the lease we hold: counter C → C+1, owner switches reset, any

@@ -124,15 +124,12 @@ async fn consume(moto: &Moto, name: &str, provider: &str, env: &[(&str, String)]
         "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
         "AWS_CONTAINER_CREDENTIALS_FULL_URI",
         "AWS_EC2_METADATA_SERVICE_ENDPOINT",
-        "HTTPS_PROXY",
-        "https_proxy",
-        "HTTP_PROXY",
-        "http_proxy",
-        "ALL_PROXY",
-        "all_proxy",
         "NO_PROXY",
         "no_proxy",
-    ] {
+    ]
+    .into_iter()
+    .chain(kcl_bridge::aws::PROXY_VARIABLES)
+    {
         cmd.env_remove(k);
     }
     let missing = dir.path().join("no-such-file");
