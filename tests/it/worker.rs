@@ -397,6 +397,11 @@ async fn finished_lease_of_a_shard_that_is_gone_is_deleted() {
         !lease_rows(&d, &app).await.contains_key(GONE)
     })
     .await;
+    // Logged once DeleteItem has returned: just after the row is gone.
+    eventually(Duration::from_secs(5), "the deletion logged", || async {
+        w.log().contains("deleted the finished shard's lease")
+    })
+    .await;
     let log = w.log();
     let deleted = log
         .lines()
@@ -1768,7 +1773,11 @@ async fn finished_lease_is_deleted_once_every_child_has_begun() {
         || async { !lease_rows(&d, &app).await.contains_key(PARENT) },
     )
     .await;
-    assert!(w.log().contains("deleted the finished shard's lease"));
+    // The worker logs the deletion once DeleteItem has returned: just after the row is gone.
+    eventually(Duration::from_secs(5), "the deletion logged", || async {
+        w.log().contains("deleted the finished shard's lease")
+    })
+    .await;
     eventually(Duration::from_secs(30), "5 records", || async {
         received(&out).len() >= 5
     })
