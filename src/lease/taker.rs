@@ -129,6 +129,19 @@ impl Observed<'_> {
     pub fn available(&self) -> bool {
         self.lease.owner.is_none() || self.staleness >= Staleness::Expired
     }
+
+    /// How long `me` must wait after taking this lease before its record processor may start,
+    /// so that no record is in two workers' processors at once. A lease taken from a worker
+    /// that still renews it (a steal toward an even share) waits `failover`: that worker learns
+    /// of the take at its next renewal, a third of `failover` away, and one that cannot renew
+    /// gives the lease up after `failover` (Java does both). Java's taker starts at once and
+    /// the two processors overlap until the old owner's renewal. A released, expired or own
+    /// lease has nobody else processing it: no wait.
+    pub fn handover_wait(&self, me: &str, failover: Duration) -> Option<Duration> {
+        let live_other = self.lease.owner.as_deref().is_some_and(|owner| owner != me)
+            && self.staleness == Staleness::Fresh;
+        live_other.then_some(failover)
+    }
 }
 
 impl ExpiryTracker {

@@ -505,15 +505,38 @@ impl Coordinator {
                 to_take.push((*l).clone());
             }
         }
-        for mut l in to_take {
+        let handover_waits: HashMap<&str, Duration> = observed
+            .iter()
+            .filter_map(|o| {
+                Some((
+                    o.lease.key.as_str(),
+                    o.handover_wait(&self.me, self.failover())?,
+                ))
+            })
+            .collect();
+        let to_take: Vec<(Lease, Option<Duration>)> = to_take
+            .into_iter()
+            .map(|l| {
+                let wait = handover_waits.get(l.key.as_str()).copied();
+                (l, wait)
+            })
+            .collect();
+        for (mut l, handover_wait) in to_take {
             match self.table.take(&l, &self.me).await {
                 Ok(Written::Ok { counter }) => {
-                    info!(lease = %l.key, previous_owner = ?l.owner, "took lease");
+                    match handover_wait {
+                        Some(wait) => info!(
+                            lease = %l.key, previous_owner = ?l.owner, record_processor_starts_in = ?wait,
+                            "took lease from a worker that still renews it: its record processor starts after \
+                             failoverTimeMillis, when that worker has let go, so no record is in both at once"
+                        ),
+                        None => info!(lease = %l.key, previous_owner = ?l.owner, "took lease"),
+                    }
                     l.counter = counter;
                     l.owner = Some(self.me.clone());
                     l.checkpoint_owner = None;
                     self.expiry.renewed(&l.key, counter, now);
-                    self.start_consumer(l);
+                    self.start_consumer(l, handover_wait);
                 }
                 Ok(Written::Lost { seen }) => {
                     info!(lease = %l.key, expected_counter = l.counter, seen = ?seen, "another worker changed the lease first; not taken")
@@ -524,7 +547,9 @@ impl Coordinator {
         Ok(())
     }
 
-    fn start_consumer(&mut self, lease: Lease) {
+    /// Starts the shard's consumer under a lease just taken; `handover_wait`: how long its
+    /// record processor must wait for the previous owner to let go.
+    fn start_consumer(&mut self, lease: Lease, handover_wait: Option<Duration>) {
         let key = lease.key.clone();
         let held = HeldLease::new(lease);
         let consumer = ShardConsumer {
@@ -536,6 +561,7 @@ impl Coordinator {
             spec: self.spec.clone(),
             settings: self.settings.clone(),
             shutdown: self.shutdown.child_token(),
+            handover_wait,
         };
         let span = info_span!("shard", shard_id = %key);
         let task = tokio::spawn(consumer.run().instrument(span));

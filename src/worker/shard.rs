@@ -57,6 +57,9 @@ pub struct ShardConsumer {
     pub settings: ShardSettings,
     /// Cancelled when the worker shuts down gracefully.
     pub shutdown: CancellationToken,
+    /// Set when the lease was taken from a worker that still renewed it: the time to leave it
+    /// to let go (stop giving records to its processor) before this worker starts one.
+    pub handover_wait: Option<Duration>,
 }
 
 /// How a consumer ended.
@@ -88,6 +91,11 @@ enum SessionEnd {
 
 impl ShardConsumer {
     pub async fn run(self) -> ShardOutcome {
+        if let Some(wait) = self.handover_wait {
+            if let Some(outcome) = self.pause(wait).await {
+                return outcome;
+            }
+        }
         if let Some(outcome) = self.wait_for_parents().await {
             return outcome;
         }
@@ -97,13 +105,8 @@ impl ShardConsumer {
                 SessionEnd::Outcome(o) => return o,
                 SessionEnd::Retry(why) => {
                     error!(error = %why, retry_in = ?backoff, "shard session failed; restarting the record processor from the last checkpoint");
-                    tokio::select! {
-                        () = tokio::time::sleep(backoff) => {}
-                        () = self.held.lost().cancelled() => return ShardOutcome::LeaseLost,
-                        () = self.shutdown.cancelled() => {
-                            self.held.release(&self.table, &self.me).await;
-                            return ShardOutcome::ShutDown;
-                        }
+                    if let Some(outcome) = self.pause(backoff).await {
+                        return outcome;
                     }
                     backoff = (backoff * 2).min(MAX_RESTART_BACKOFF);
                 }
@@ -131,13 +134,21 @@ impl ShardConsumer {
                 return None;
             }
             debug!(?waiting, "waiting for parent shards to finish");
-            tokio::select! {
-                () = tokio::time::sleep(self.settings.parent_shard_poll_interval) => {}
-                () = self.held.lost().cancelled() => return Some(ShardOutcome::LeaseLost),
-                () = self.shutdown.cancelled() => {
-                    self.held.release(&self.table, &self.me).await;
-                    return Some(ShardOutcome::ShutDown);
-                }
+            if let Some(outcome) = self.pause(self.settings.parent_shard_poll_interval).await {
+                return Some(outcome);
+            }
+        }
+    }
+
+    /// Waits `time` with no record processor running; ends early, with the consumer's outcome,
+    /// if the lease is lost or the worker shuts down (then the lease is released).
+    async fn pause(&self, time: Duration) -> Option<ShardOutcome> {
+        tokio::select! {
+            () = tokio::time::sleep(time) => None,
+            () = self.held.lost().cancelled() => Some(ShardOutcome::LeaseLost),
+            () = self.shutdown.cancelled() => {
+                self.held.release(&self.table, &self.me).await;
+                Some(ShardOutcome::ShutDown)
             }
         }
     }

@@ -12,6 +12,11 @@ Environment:
                     others behave as in "normal"
   KCLB_RECORDS_OUT  optional file; one line per received record is appended:
                     <shardId>\t<sequenceNumber>\t<subSequenceNumber>\t<base64 data>
+  KCLB_BATCHES_OUT  optional file; one line per processRecords call is appended when it returns:
+                    <worker>\t<shardId>\t<start ns>\t<end ns>\t<first sequenceNumber>\t<last>
+                    (CLOCK_MONOTONIC, shared by every process on the machine; <worker> is
+                    KCLB_WORKER), so a test can tell whether two workers' children held the same
+                    records at the same time
   KCLB_GATE         optional file; the first processRecords does nothing until it exists (a
                     child that holds its first batch for as long as a test needs)
 
@@ -35,6 +40,8 @@ SCENARIO = os.environ.get("KCLB_SCENARIO", "normal")
 SCENARIO_SHARD = os.environ.get("KCLB_SCENARIO_SHARD")
 RECORDS_OUT = os.environ.get("KCLB_RECORDS_OUT")
 GATE = os.environ.get("KCLB_GATE")
+BATCHES_OUT = os.environ.get("KCLB_BATCHES_OUT")
+WORKER = os.environ.get("KCLB_WORKER", "")
 
 SCENARIOS = ("normal", "checkpoint-refused", "no-checkpoint", "malformed-output",
              "crash", "hang", "bogus-checkpoint", "slow-shutdown")
@@ -81,6 +88,16 @@ class Behaviour(object):
         log("initialize shard {}".format(shard_id))
 
     def process_records(self, records, checkpointer, millis_behind_latest=None):
+        start = time.monotonic_ns()
+        try:
+            self.handle_records(records, checkpointer, millis_behind_latest)
+        finally:
+            if BATCHES_OUT and records:
+                append(BATCHES_OUT, "{}\t{}\t{}\t{}\t{}\t{}\n".format(
+                    WORKER, self.shard_id, start, time.monotonic_ns(),
+                    records[0].sequence_number, records[-1].sequence_number))
+
+    def handle_records(self, records, checkpointer, millis_behind_latest):
         self.batches += 1
         first = self.batches == 1
         behind = "" if millis_behind_latest is None else ", millisBehindLatest {}".format(millis_behind_latest)
@@ -135,14 +152,17 @@ class Behaviour(object):
     def write_records(self, records):
         if not RECORDS_OUT or not records:
             return
-        text = "".join("{}\t{}\t{}\t{}\n".format(self.shard_id, r.sequence_number, r.sub_sequence_number, r.data)
-                       for r in records)
-        # One write() on an O_APPEND descriptor: concurrent children never interleave lines.
-        fd = os.open(RECORDS_OUT, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        try:
-            os.write(fd, text.encode("utf-8"))
-        finally:
-            os.close(fd)
+        append(RECORDS_OUT, "".join("{}\t{}\t{}\t{}\n".format(
+            self.shard_id, r.sequence_number, r.sub_sequence_number, r.data) for r in records))
+
+
+def append(path, text):
+    # One write() on an O_APPEND descriptor: concurrent children never interleave lines.
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, text.encode("utf-8"))
+    finally:
+        os.close(fd)
 
 
 behaviour = Behaviour()

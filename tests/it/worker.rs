@@ -40,6 +40,8 @@ fn start_worker_with(
         .current_dir(dir)
         .env("KCLB_SCENARIO", "normal")
         .env("KCLB_RECORDS_OUT", records_out)
+        .env("KCLB_BATCHES_OUT", records_out.with_extension("batches"))
+        .env("KCLB_WORKER", name)
         .env("KCL_BRIDGE_LOG", "info");
     for (k, v) in moto.env() {
         cmd.env(k, v);
@@ -68,6 +70,66 @@ fn received(path: &Path) -> Vec<(String, String, u64, String)> {
             ))
         })
         .collect()
+}
+
+/// One processRecords call as a child saw it (`KCLB_BATCHES_OUT` of tests/apps/kclpy_app.py).
+#[derive(Debug)]
+struct HeldBatch {
+    worker: String,
+    shard: String,
+    /// CLOCK_MONOTONIC nanoseconds: the call's start and return.
+    from: u128,
+    to: u128,
+    first: String,
+    last: String,
+}
+
+fn batches(records_out: &Path) -> Vec<HeldBatch> {
+    std::fs::read_to_string(records_out.with_extension("batches"))
+        .unwrap_or_default()
+        .lines()
+        .map(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            assert_eq!(f.len(), 6, "batch line {l:?}");
+            HeldBatch {
+                worker: f[0].to_owned(),
+                shard: f[1].to_owned(),
+                from: f[2].parse().unwrap(),
+                to: f[3].parse().unwrap(),
+                first: f[4].to_owned(),
+                last: f[5].to_owned(),
+            }
+        })
+        .collect()
+}
+
+/// No record was held by two workers' children at the same time: any two batches of one shard
+/// from different workers that share a record did not overlap in time. Returns how many pairs
+/// of batches shared records (re-deliveries after a hand-over), so a caller can tell the check
+/// had something to look at.
+fn assert_no_record_held_twice_at_once(records_out: &Path) -> usize {
+    let all = batches(records_out);
+    let number = |s: &str| (s.len(), s.to_owned());
+    let mut shared = 0;
+    for (i, x) in all.iter().enumerate() {
+        for y in &all[i + 1..] {
+            if x.shard != y.shard || x.worker == y.worker {
+                continue;
+            }
+            let records_meet =
+                number(&x.first) <= number(&y.last) && number(&y.first) <= number(&x.last);
+            if !records_meet {
+                continue;
+            }
+            shared += 1;
+            assert!(
+                x.to < y.from || y.to < x.from,
+                "two workers' children held records of {} at the same time:\n{x:?}\n{y:?}",
+                x.shard
+            );
+        }
+    }
+    shared
 }
 
 fn properties(moto: &Moto, app: &str, extra: &[(&str, &str)]) -> String {
@@ -332,6 +394,8 @@ async fn two_workers_share_then_fail_over() {
         "c took b's leases {took:?} after the SIGTERM\n{}",
         c.log()
     );
+    // Through the steals toward 2/2, the fail-over and the hand-over.
+    assert_no_record_held_twice_at_once(&out);
 }
 
 /// Rows of a KCL 3.5 single-table application that are not leases are skipped and never written.
@@ -856,6 +920,86 @@ async fn a_lease_taken_away_ends_the_child_and_its_checkpoints() {
     );
     w.signal(nix::sys::signal::Signal::SIGTERM);
     assert_eq!(w.wait(Duration::from_secs(20)), 0, "{}", w.log());
+}
+
+/// A lease stolen from a live worker (a new worker taking its even share) is processed by the
+/// thief only after the victim has let go, so no record is in both workers' children at once.
+/// The victim's children hold their first batch (the gate) until the victim knows it lost one
+/// of the leases; without the hand-over wait the thief's child would get the same records and
+/// hold them at the gate at the same time.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stolen_lease_starts_only_after_its_old_owner_let_go() {
+    let moto = Moto::start();
+    let (k, d) = (moto.kinesis(), moto.dynamodb());
+    let app = unique("handover");
+    create_stream(&k, &app, 2).await;
+    let put = put_records(&k, &app, 0..20).await;
+    let dir = workdir();
+    let out = dir.path().join("received.tsv");
+    let gate = dir.path().join("gate");
+    let env = [("KCLB_GATE", gate.as_os_str())];
+    // Renewals every 2 s and a 6 s wait leave the test seconds to open the gate in between.
+    let props = |me: &str| {
+        properties(&moto, &app, &[("workerId", me)])
+            .replace("failoverTimeMillis = 3000", "failoverTimeMillis = 6000")
+    };
+    let mut a = start_worker_with(dir.path(), "a", &props("a"), &moto, &out, &env);
+    eventually(
+        Duration::from_secs(30),
+        "both of a's children holding their first batch",
+        || async {
+            let holding = format!("waiting for {}", gate.display());
+            a.log().matches(&holding).count() >= 2
+        },
+    )
+    .await;
+    let mut b = start_worker_with(dir.path(), "b", &props("b"), &moto, &out, &env);
+    eventually(
+        Duration::from_secs(30),
+        "a told that b took one of its leases",
+        || async { a.log().contains("lease lost: another worker changed it") },
+    )
+    .await;
+    let stolen: Vec<String> = lease_rows(&d, &app)
+        .await
+        .into_iter()
+        .filter(|(_, row)| attr_s(row, "leaseOwner").as_deref() == Some("b"))
+        .map(|(key, _)| key)
+        .collect();
+    assert_eq!(stolen.len(), 1, "b stole one lease: {stolen:?}");
+    std::fs::write(&gate, b"").unwrap();
+    eventually(Duration::from_secs(30), "every record received", || async {
+        let got = received(&out);
+        put.iter().all(|p| got.iter().any(|g| g.1 == p.1))
+    })
+    .await;
+    eventually(
+        Duration::from_secs(30),
+        "b's child given the stolen shard's records",
+        || async {
+            batches(&out)
+                .iter()
+                .any(|x| x.worker == "b" && x.shard == stolen[0])
+        },
+    )
+    .await;
+    let shared = assert_no_record_held_twice_at_once(&out);
+    // a could not checkpoint the stolen shard's batch, so b delivered the same records again.
+    assert!(
+        shared >= 1,
+        "b re-delivered a's uncheckpointed batch: {:?}",
+        batches(&out)
+    );
+    assert!(
+        b.log()
+            .contains("took lease from a worker that still renews it"),
+        "{}",
+        b.log()
+    );
+    for w in [&mut a, &mut b] {
+        w.signal(nix::sys::signal::Signal::SIGTERM);
+        assert_eq!(w.wait(Duration::from_secs(20)), 0, "{}", w.log());
+    }
 }
 
 /// Every counter-conditioned write asks DynamoDB for the row it failed on (§2 Rec.): a write the

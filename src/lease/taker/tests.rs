@@ -375,3 +375,30 @@ fn quick_scan_is_useful_only_while_a_lease_is_not_ours() {
     ));
     assert!(others_hold_or_free("me", &[owned("shardId-0", "me"), free]));
 }
+
+#[test]
+fn only_a_lease_taken_from_a_live_worker_waits_for_it_to_let_go() {
+    let failover = Duration::from_secs(10);
+    let wait =
+        |lease: &Lease, staleness| Observed { lease, staleness }.handover_wait("me", failover);
+    let theirs = owned("shardId-0", "them");
+    assert_eq!(wait(&theirs, Staleness::Fresh), Some(failover), "a steal");
+    assert_eq!(
+        wait(&theirs, Staleness::Expired),
+        None,
+        "the owner stopped renewing"
+    );
+    assert_eq!(wait(&theirs, Staleness::VeryOld), None);
+    let released = Lease::new("shardId-1", trim_horizon());
+    assert_eq!(
+        wait(&released, Staleness::Fresh),
+        None,
+        "released: nobody has it"
+    );
+    let mine = owned("shardId-2", "me");
+    assert_eq!(
+        wait(&mine, Staleness::Fresh),
+        None,
+        "our own, from before a restart"
+    );
+}
