@@ -1111,16 +1111,6 @@ fn typed(b: &mut Builder, path: &Path) -> Config {
         retry_get_records_in_seconds: b.count_opt("retryGetRecordsInSeconds", Zero::Value),
         max_get_records_thread_pool: b.count_opt("maxGetRecordsThreadPool", Zero::Value),
     };
-    if polling
-        .millis_behind_latest_threshold_for_reduced_tps
-        .is_some()
-    {
-        b.note_group(
-            &["millisBehindLatestThresholdForReducedTps"],
-            "not implemented: kcl-bridge polls every idleTimeBetweenReadsInMillis, near the tip \
-             or not; ignored",
-        );
-    }
     b.note_group(
         &["retryGetRecordsInSeconds", "maxGetRecordsThreadPool"],
         "read by nothing in KCL 3.x; accepted and ignored (but they still select polling under \

@@ -1220,9 +1220,16 @@ fn accepted_keys_without_effect_say_so() {
         "leaseTableScanTotalSegments",
         "parallel lease table scans are not implemented"
     ));
-    assert!(said(
-        "millisBehindLatestThresholdForReducedTps: not implemented"
-    ));
+    assert!(
+        !said("millisBehindLatestThresholdForReducedTps"),
+        "it is implemented"
+    );
+    assert_eq!(
+        l.config
+            .polling
+            .millis_behind_latest_threshold_for_reduced_tps,
+        Some(Duration::from_millis(500))
+    );
     assert!(said(
         "enablePriorityLeaseAssignment: Java's 3.x lease assignment ignores this; kcl-bridge"
     ));
@@ -1230,12 +1237,10 @@ fn accepted_keys_without_effect_say_so() {
         !l.config.lease.enable_priority_lease_assignment,
         "and uses it"
     );
-    // What kcl-bridge does anyway is not worth a warning: no metrics, no reduced polling.
-    let quiet = ok_with("metricsLevel = NONE\nmillisBehindLatestThresholdForReducedTps = 0\n");
+    // What kcl-bridge does anyway is not worth a warning: no metrics.
+    let quiet = ok_with("metricsLevel = NONE\n");
     assert!(
-        !quiet.warnings.iter().any(|w| w.message.contains("metrics")
-            || w.message
-                .contains("millisBehindLatestThresholdForReducedTps")),
+        !quiet.warnings.iter().any(|w| w.message.contains("metrics")),
         "{:?}",
         quiet.warnings
     );

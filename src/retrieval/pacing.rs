@@ -13,6 +13,25 @@
 
 use std::time::{Duration, Instant};
 
+/// The interval before a shard's next call: `idle`, or `millisBehindLatestThresholdForReducedTps`
+/// (`reduced_below`) if that is longer and the last response said the shard is less than it
+/// behind the tip (Java `KinesisSleepTimeController`: a response without `millisBehindLatest`
+/// does not slow down).
+pub fn interval(
+    idle: Duration,
+    reduced_below: Option<Duration>,
+    last_behind_ms: Option<i64>,
+) -> Duration {
+    match (reduced_below, last_behind_ms) {
+        (Some(threshold), Some(behind))
+            if u128::try_from(behind).map_or(true, |b| b < threshold.as_millis()) =>
+        {
+            idle.max(threshold)
+        }
+        _ => idle,
+    }
+}
+
 /// The grid's period: the interval plus 1 % (at least 1 ms), so that calls on the grid are
 /// never closer than the interval, however long each call takes.
 fn period(idle: Duration) -> Duration {
@@ -41,6 +60,22 @@ mod tests {
     use super::*;
 
     const IDLE: Duration = Duration::from_millis(250);
+
+    #[test]
+    fn near_the_tip_the_reduced_tps_threshold_stretches_the_interval() {
+        let ms = Duration::from_millis;
+        // At the tip, and just under the threshold: the threshold, if longer than idle.
+        assert_eq!(interval(IDLE, Some(ms(1000)), Some(0)), ms(1000));
+        assert_eq!(interval(IDLE, Some(ms(1000)), Some(999)), ms(1000));
+        // At or behind the threshold: idle (Java compares with <).
+        assert_eq!(interval(IDLE, Some(ms(1000)), Some(1000)), IDLE);
+        assert_eq!(interval(IDLE, Some(ms(1000)), Some(86_400_000)), IDLE);
+        // A threshold shorter than idle never shortens it.
+        assert_eq!(interval(IDLE, Some(ms(100)), Some(0)), IDLE);
+        // Off, or no millisBehindLatest in the response.
+        assert_eq!(interval(IDLE, None, Some(0)), IDLE);
+        assert_eq!(interval(IDLE, Some(ms(1000)), None), IDLE);
+    }
 
     /// Runs a shard for `calls` calls from `first`, each call taking `took`; returns the starts.
     fn starts(epoch: Instant, first: Instant, took: Duration, calls: usize) -> Vec<Instant> {

@@ -137,6 +137,9 @@ pub async fn run(
                 .polling
                 .idle_time_between_reads
                 .max(Duration::from_millis(200)),
+            reduced_tps_below: config
+                .polling
+                .millis_behind_latest_threshold_for_reduced_tps,
             call_process_records_even_for_empty_record_list: config
                 .call_process_records_even_for_empty_record_list,
             parent_shard_poll_interval: config.coordinator.parent_shard_poll_interval,

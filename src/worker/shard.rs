@@ -31,6 +31,9 @@ use crate::retrieval::pacing;
 pub struct ShardSettings {
     pub max_records: u32,
     pub idle_between_reads: Duration,
+    /// `millisBehindLatestThresholdForReducedTps`: closer than this to the tip, poll at most
+    /// this often. `None` = off.
+    pub reduced_tps_below: Option<Duration>,
     pub call_process_records_even_for_empty_record_list: bool,
     pub parent_shard_poll_interval: Duration,
     /// `initialPositionInStreamExtended`, for leases at `AT_TIMESTAMP`.
@@ -378,8 +381,9 @@ async fn fetch(
     let mut iterator: Option<String> = None;
     // When the last successful GetRecords started.
     let mut last_start: Option<Instant> = None;
+    // The last successful response's millisBehindLatest.
+    let mut last_behind: Option<i64> = None;
     let mut backoff = Duration::from_millis(100);
-    let idle = settings.idle_between_reads;
     loop {
         // An iterator that expires meanwhile (a child slower than five minutes a batch) is
         // recovered below like any other.
@@ -412,7 +416,11 @@ async fn fetch(
             let at = Instant::from_std(pacing::next_start(
                 settings.poll_epoch.into_std(),
                 last.into_std(),
-                idle,
+                pacing::interval(
+                    settings.idle_between_reads,
+                    settings.reduced_tps_below,
+                    last_behind,
+                ),
             ));
             if at > start {
                 tokio::time::sleep_until(at).await;
@@ -422,6 +430,7 @@ async fn fetch(
         match stream.get_records(&it, settings.max_records).await {
             Ok(mut batch) => {
                 last_start = Some(start);
+                last_behind = batch.millis_behind_latest;
                 backoff = Duration::from_millis(100);
                 if let Some(last) = batch.records.last() {
                     restart_at = StartAt::AfterSequenceNumber(last.sequence_number.clone());

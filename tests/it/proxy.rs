@@ -4,13 +4,14 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 /// A forward HTTP proxy on loopback, as a corporate network has one: it takes each request in
 /// absolute form, records "METHOD URI X-Amz-Target proxy-authorization?" and passes it on to the
 /// origin on a connection of its own.
 pub struct ForwardProxy {
     pub endpoint: String,
-    seen: Arc<Mutex<Vec<String>>>,
+    seen: Arc<Mutex<Vec<(Instant, String)>>>,
     /// Requests whose `X-Amz-Target` is the first value get answered with the second (status
     /// line, headers, body) instead of being passed on, as many times as the counter says.
     fault: Arc<Mutex<Option<(String, String, usize)>>>,
@@ -52,7 +53,7 @@ impl ForwardProxy {
     /// Requests of one client connection, until it closes.
     fn serve(
         mut conn: std::net::TcpStream,
-        log: &Mutex<Vec<String>>,
+        log: &Mutex<Vec<(Instant, String)>>,
         fault: &Mutex<Option<(String, String, usize)>>,
     ) {
         let mut reader = BufReader::new(conn.try_clone().unwrap());
@@ -89,9 +90,10 @@ impl ForwardProxy {
             }
             let mut body = vec![0; length];
             reader.read_exact(&mut body).unwrap_or_default();
-            log.lock()
-                .unwrap()
-                .push(format!("{method} {uri} {target} {authorized}"));
+            log.lock().unwrap().push((
+                Instant::now(),
+                format!("{method} {uri} {target} {authorized}"),
+            ));
             let injected = {
                 let mut fault = fault.lock().unwrap();
                 match fault.as_mut() {
@@ -133,6 +135,11 @@ impl ForwardProxy {
     }
 
     pub fn seen(&self) -> Vec<String> {
+        self.seen_at().into_iter().map(|(_, r)| r).collect()
+    }
+
+    /// [`ForwardProxy::seen`] with the instant each request had been read.
+    pub fn seen_at(&self) -> Vec<(Instant, String)> {
         self.seen.lock().unwrap().clone()
     }
 }

@@ -706,6 +706,69 @@ async fn throttled_reads_back_off_and_lose_nothing() {
     assert!(throttled_then_read > 4, "the reads went through the proxy");
 }
 
+/// `millisBehindLatestThresholdForReducedTps`: at the tip (moto says `MillisBehindLatest` 0 once
+/// every record is read) GetRecords calls are at least the threshold apart instead of
+/// `idleTimeBetweenReadsInMillis` (200 ms here), and records still arrive. The calls are timed
+/// as the test proxy read them.
+#[tokio::test(flavor = "multi_thread")]
+async fn near_the_tip_reads_slow_down_to_the_reduced_tps_threshold() {
+    let moto = Moto::start();
+    let proxy = crate::proxy::ForwardProxy::start();
+    let k = moto.kinesis();
+    let app = unique("reduced");
+    create_stream(&k, &app, 1).await;
+    let put = put_records(&k, &app, 0..3).await;
+    let dir = workdir();
+    let out = dir.path().join("received.tsv");
+    let props = properties(
+        &moto,
+        &app,
+        &[
+            ("workerId", "r"),
+            ("millisBehindLatestThresholdForReducedTps", "2000"),
+        ],
+    );
+    let env = [
+        ("HTTP_PROXY", std::ffi::OsStr::new(&proxy.endpoint)),
+        ("NO_PROXY", std::ffi::OsStr::new("")),
+        ("no_proxy", std::ffi::OsStr::new("")),
+    ];
+    let mut w = start_worker_with(dir.path(), "r", &props, &moto, &out, &env);
+    let get_records = || -> Vec<Instant> {
+        proxy
+            .seen_at()
+            .into_iter()
+            .filter(|(_, r)| r.contains("Kinesis_20131202.GetRecords"))
+            .map(|(at, _)| at)
+            .collect()
+    };
+    eventually(Duration::from_secs(60), "five GetRecords calls", || async {
+        get_records().len() >= 5
+    })
+    .await;
+    let more = put_records(&k, &app, 3..5).await;
+    eventually(Duration::from_secs(30), "every record", || async {
+        received(&out).len() >= 5
+    })
+    .await;
+    w.signal(nix::sys::signal::Signal::SIGTERM);
+    assert_eq!(w.wait(Duration::from_secs(20)), 0, "{}", w.log());
+    let got: Vec<String> = received(&out).into_iter().map(|g| g.1).collect();
+    let want: Vec<String> = put.iter().chain(&more).map(|p| p.1.clone()).collect();
+    assert_eq!(got, want, "every record once, in order");
+    // Every response said the shard is at the tip, so no call follows the one before sooner
+    // than the threshold (less a margin for when the proxy got to read each request).
+    let calls = get_records();
+    for pair in calls.windows(2) {
+        let gap = pair[1] - pair[0];
+        assert!(
+            gap >= Duration::from_millis(1500),
+            "GetRecords {gap:?} after the one before, at the tip: {:?}",
+            calls.windows(2).map(|p| p[1] - p[0]).collect::<Vec<_>>()
+        );
+    }
+}
+
 /// A child that does not answer `shutdownRequested` within `shutdownGraceMillis` does not hold
 /// the worker up: at the end of the grace period it is stopped, the lease is released anyway,
 /// and the worker exits 0.
