@@ -232,6 +232,9 @@ async fn java_then_kcl_bridge_then_java() {
         "Java created one lease per shard"
     );
     let second = put_records(&k, &app, 20..30).await;
+    // Java never releases its leases: kcl-bridge waits out two worker-metrics periods (2 s),
+    // sees the leases unchanged for failoverTimeMillis (3 s) and takes them at its next taker
+    // run (every 6.05 s); measured ~6 s. Four taker periods at most.
     let mut bridge = start_and_resume(
         dir.path(),
         "bridge",
@@ -239,7 +242,7 @@ async fn java_then_kcl_bridge_then_java() {
         &properties(&moto.endpoint, &app, "rust-1", ""),
         &out,
         &second,
-        Duration::from_secs(60),
+        Duration::from_secs(24),
         "kcl-bridge resumed after Java's checkpoints",
     )
     .await;
