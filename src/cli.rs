@@ -48,6 +48,11 @@ struct Cli {
     /// Unknown keys in the properties file are errors, not warnings (Java ignores them).
     #[arg(long, global = true)]
     strict: bool,
+    /// How long a record processor may take to exit after its stdin is closed (end of its
+    /// shard session) before it is sent SIGTERM, then SIGKILL [default: 5000]. Java waits for
+    /// ever.
+    #[arg(long, global = true, value_name = "MILLIS")]
+    child_exit_grace_millis: Option<u64>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -128,6 +133,9 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> ExitCode {
     init_logging();
     let options = config::Options {
         strict_unknown_keys: cli.strict,
+        child_exit_grace: cli
+            .child_exit_grace_millis
+            .map(std::time::Duration::from_millis),
     };
     match cli.command {
         Some(Command::Check { file }) => check(&file, options),

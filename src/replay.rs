@@ -9,7 +9,6 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
@@ -27,8 +26,6 @@ use crate::transcript::Transcript;
 pub const DEFAULT_SHARD_ID: &str = "shardId-000000000000";
 /// The partition key a record gets when its line names none.
 pub const DEFAULT_PARTITION_KEY: &str = "replay";
-/// How long a child may take to exit after its stdin is closed.
-const EXIT_GRACE: Duration = Duration::from_secs(5);
 
 /// How each shard's session ends after its last record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
@@ -689,7 +686,7 @@ pub async fn run(
     let spec = ChildSpec {
         argv: config.executable_argv(),
         timeout: config.timeout,
-        exit_grace: EXIT_GRACE,
+        exit_grace: config.child_exit_grace,
         slow_after: config.lifecycle.log_warning_for_task_after,
     };
     let initial = ExtendedSequenceNumber::new(

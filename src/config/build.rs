@@ -582,7 +582,10 @@ pub(super) fn build(path: &Path, bytes: &[u8], options: Options) -> Result<Loade
         });
     }
     b.collect(entries, options);
-    let config = typed(&mut b, path);
+    let mut config = typed(&mut b, path);
+    config.child_exit_grace = options
+        .child_exit_grace
+        .unwrap_or(super::DEFAULT_CHILD_EXIT_GRACE);
     // File-level problems (missing keys) first, then by line; stable within a line.
     b.problems.sort_by_key(|p| p.line.unwrap_or(0));
     b.warnings.sort_by_key(|w| w.line.unwrap_or(0));
@@ -1197,6 +1200,7 @@ fn typed(b: &mut Builder, path: &Path) -> Config {
         max_records,
         timeout,
         shutdown_grace,
+        child_exit_grace: super::DEFAULT_CHILD_EXIT_GRACE,
         call_process_records_even_for_empty_record_list,
         processing_language,
         max_active_threads,

@@ -362,6 +362,9 @@ pub struct Config {
     pub timeout: Option<Duration>,
     /// `shutdownGraceMillis`.
     pub shutdown_grace: Duration,
+    /// After a child's stdin is closed, how long it may take to exit before SIGTERM (then
+    /// SIGKILL). Not a properties key (Java waits for ever): `--child-exit-grace-millis`.
+    pub child_exit_grace: Duration,
     /// `callProcessRecordsEvenForEmptyRecordList`, default false.
     pub call_process_records_even_for_empty_record_list: bool,
 
@@ -578,7 +581,12 @@ impl ConfigError {
 pub struct Options {
     /// Unknown keys are errors instead of warnings (`--strict`).
     pub strict_unknown_keys: bool,
+    /// [`Config::child_exit_grace`]; `None`: [`DEFAULT_CHILD_EXIT_GRACE`].
+    pub child_exit_grace: Option<Duration>,
 }
+
+/// How long a child may take to exit after its stdin is closed, unless the command line says.
+pub const DEFAULT_CHILD_EXIT_GRACE: Duration = Duration::from_secs(5);
 
 /// Reads and validates a properties file.
 pub fn load(path: &Path) -> Result<Loaded, ConfigError> {

@@ -1286,6 +1286,7 @@ fn unknown_keys_warn_with_line_and_suggestion() {
         text.as_bytes(),
         Options {
             strict_unknown_keys: true,
+            ..Options::default()
         },
     );
     assert!(

@@ -153,7 +153,7 @@ pub async fn run(
         spec: ChildSpec {
             argv: config.executable_argv(),
             timeout: config.timeout,
-            exit_grace: Duration::from_secs(5),
+            exit_grace: config.child_exit_grace,
             slow_after: config.lifecycle.log_warning_for_task_after,
         },
         config: config.clone(),

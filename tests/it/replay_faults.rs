@@ -393,6 +393,41 @@ time.sleep(600)
     assert!(!alive, "child {pid} still running");
 }
 
+/// `--child-exit-grace-millis` gives a child that cleans up after EOF the time it needs: with 8 s
+/// a child taking 6 s finishes and exits by itself; with the default 5 s it is sent SIGTERM
+/// first.
+#[test]
+fn the_child_exit_grace_is_configurable() {
+    let body = r#"
+while True:
+    m = read()
+    status(m["action"])
+    if m["action"] == "leaseLost":
+        break
+sys.stdin.close()
+time.sleep(6)
+open("cleaned-up", "w").write("yes")
+"#;
+    for (args, finished) in [
+        (
+            &["--end", "lease-lost", "--child-exit-grace-millis", "8000"][..],
+            true,
+        ),
+        (&["--end", "lease-lost"][..], false),
+    ] {
+        let d = workdir();
+        let out = replay(d.path(), body, &[], &records(1, S0), args);
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        assert_eq!(
+            d.path().join("cleaned-up").exists(),
+            finished,
+            "{args:?}: {}",
+            out.stderr
+        );
+        assert_eq!(out.stderr.contains("SIGTERM"), !finished, "{}", out.stderr);
+    }
+}
+
 #[test]
 fn bad_records_files_name_the_line() {
     let d = workdir();
