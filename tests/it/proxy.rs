@@ -134,6 +134,15 @@ impl ForwardProxy {
         }
     }
 
+    /// The environment that sends a worker's AWS calls (loopback included) through this proxy.
+    pub fn env(&self) -> [(&'static str, &std::ffi::OsStr); 3] {
+        [
+            ("HTTP_PROXY", std::ffi::OsStr::new(&self.endpoint)),
+            ("NO_PROXY", std::ffi::OsStr::new("")),
+            ("no_proxy", std::ffi::OsStr::new("")),
+        ]
+    }
+
     pub fn seen(&self) -> Vec<String> {
         self.seen_at().into_iter().map(|(_, r)| r).collect()
     }

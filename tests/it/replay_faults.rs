@@ -365,23 +365,27 @@ while True:
     assert_eq!(out.shard(S0)["final_checkpoint"], "SHARD_END");
 }
 
-#[test]
-fn child_that_ignores_eof_is_terminated_after_the_grace_period() {
-    let d = workdir();
-    let body = r#"
-import signal
-open("pid", "w").write(str(os.getpid()))
-while True:
+/// Child code (Python, for `write_child`): answer every action until `leaseLost`.
+const ANSWER_UNTIL_LEASE_LOST: &str = r#"while True:
     m = read()
     status(m["action"])
     if m["action"] == "leaseLost":
-        break
+        break"#;
+
+#[test]
+fn child_that_ignores_eof_is_terminated_after_the_grace_period() {
+    let d = workdir();
+    let body = format!(
+        r#"
+open("pid", "w").write(str(os.getpid()))
+{ANSWER_UNTIL_LEASE_LOST}
 sys.stdin.close()
 time.sleep(600)
-"#;
+"#
+    );
     let out = replay(
         d.path(),
-        body,
+        &body,
         &[],
         &records(1, S0),
         &["--end", "lease-lost"],
@@ -398,16 +402,14 @@ time.sleep(600)
 /// first.
 #[test]
 fn the_child_exit_grace_is_configurable() {
-    let body = r#"
-while True:
-    m = read()
-    status(m["action"])
-    if m["action"] == "leaseLost":
-        break
+    let body = format!(
+        r#"
+{ANSWER_UNTIL_LEASE_LOST}
 sys.stdin.close()
 time.sleep(6)
 open("cleaned-up", "w").write("yes")
-"#;
+"#
+    );
     for (args, finished) in [
         (
             &["--end", "lease-lost", "--child-exit-grace-millis", "8000"][..],
@@ -416,7 +418,7 @@ open("cleaned-up", "w").write("yes")
         (&["--end", "lease-lost"][..], false),
     ] {
         let d = workdir();
-        let out = replay(d.path(), body, &[], &records(1, S0), args);
+        let out = replay(d.path(), &body, &[], &records(1, S0), args);
         assert_eq!(out.code, 0, "{}", out.stderr);
         assert_eq!(
             d.path().join("cleaned-up").exists(),

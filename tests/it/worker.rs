@@ -672,11 +672,7 @@ async fn throttled_reads_back_off_and_lose_nothing() {
         &properties(&moto, &app, &[("workerId", "t")]),
         &moto,
         &out,
-        &[
-            ("HTTP_PROXY", std::ffi::OsStr::new(&proxy.endpoint)),
-            ("NO_PROXY", std::ffi::OsStr::new("")),
-            ("no_proxy", std::ffi::OsStr::new("")),
-        ],
+        &proxy.env(),
     );
     eventually(Duration::from_secs(30), "3 records", || async {
         received(&out).len() >= 3
@@ -728,12 +724,7 @@ async fn near_the_tip_reads_slow_down_to_the_reduced_tps_threshold() {
             ("millisBehindLatestThresholdForReducedTps", "2000"),
         ],
     );
-    let env = [
-        ("HTTP_PROXY", std::ffi::OsStr::new(&proxy.endpoint)),
-        ("NO_PROXY", std::ffi::OsStr::new("")),
-        ("no_proxy", std::ffi::OsStr::new("")),
-    ];
-    let mut w = start_worker_with(dir.path(), "r", &props, &moto, &out, &env);
+    let mut w = start_worker_with(dir.path(), "r", &props, &moto, &out, &proxy.env());
     let get_records = || -> Vec<Instant> {
         proxy
             .seen_at()
