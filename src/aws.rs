@@ -7,7 +7,7 @@
 
 use aws_config::meta::credentials::CredentialsProviderChain;
 use aws_config::provider_config::ProviderConfig;
-use aws_config::{BehaviorVersion, ConfigLoader, Region, SdkConfig};
+use aws_config::{AppName, BehaviorVersion, ConfigLoader, Region, SdkConfig};
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_sdk_kinesis::config::SharedHttpClient;
 use aws_sdk_kinesis::error::{ProvideErrorMetadata, SdkError};
@@ -167,16 +167,37 @@ pub fn defaults(http: &SharedHttpClient) -> ConfigLoader {
     aws_config::defaults(BehaviorVersion::latest()).http_client(http.clone())
 }
 
+/// The application name every AWS call's user agent carries (`app/…`): `kcl-bridge`, then the
+/// `processingLanguage` of the properties if set (the Java daemon meant to add it, configuration
+/// §2), with characters a user-agent token cannot hold made `-`: `kcl-bridge_python-3.8`.
+pub fn app_name(processing_language: Option<&str>) -> Option<AppName> {
+    let mut name = String::from("kcl-bridge");
+    if let Some(language) = processing_language.filter(|l| !l.is_empty()) {
+        name.push('_');
+        name.extend(language.chars().map(|c| {
+            if c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c) {
+                c
+            } else {
+                '-'
+            }
+        }));
+    }
+    name.truncate(50); // ASCII only, so on a character boundary
+    AppName::new(name).ok()
+}
+
 /// Builds the Kinesis and DynamoDB clients.
 pub async fn clients(config: &Config) -> Result<AwsClients, AwsSetupError> {
     log_proxy();
     let http = http_client();
+    let app = app_name(config.processing_language.as_deref());
     let kinesis_conf = client_config(
         "Kinesis",
         &config.kinesis_client,
         &config.credentials.kinesis,
         "KINESIS",
         &http,
+        app.as_ref(),
     )
     .await?;
     let dynamodb_conf = client_config(
@@ -185,6 +206,7 @@ pub async fn clients(config: &Config) -> Result<AwsClients, AwsSetupError> {
         &config.credentials.dynamodb,
         "DYNAMODB",
         &http,
+        app.as_ref(),
     )
     .await?;
     let direct_get_records = direct_get_records(&kinesis_conf).await.map(Arc::new);
@@ -266,11 +288,16 @@ async fn direct_get_records(conf: &SdkConfig) -> Option<DirectGetRecords> {
         .proxy_config(proxy_from_env())
         .tls_provider(TLS)
         .build();
+    let user_agent = match conf.app_name() {
+        Some(app) => format!("kcl-bridge/{} app/{app}", env!("CARGO_PKG_VERSION")),
+        None => format!("kcl-bridge/{}", env!("CARGO_PKG_VERSION")),
+    };
     Some(DirectGetRecords::new(
         Box::new(http),
         endpoint.url().to_owned(),
         region,
         provider,
+        user_agent,
     ))
 }
 
@@ -281,6 +308,7 @@ async fn client_config(
     credentials: &CredentialsSpec,
     env_suffix: &str,
     http: &SharedHttpClient,
+    app: Option<&AppName>,
 ) -> Result<SdkConfig, AwsSetupError> {
     let providers = ProviderConfig::without_region().with_http_client(http.clone());
     let region = match &settings.region {
@@ -308,6 +336,9 @@ async fn client_config(
         );
     if let Some(endpoint) = &settings.endpoint {
         loader = loader.endpoint_url(endpoint.clone());
+    }
+    if let Some(app) = app {
+        loader = loader.app_name(app.clone());
     }
     let anonymous = credentials
         .providers
@@ -444,5 +475,27 @@ async fn single(
             b = b.configure(&sts_conf.load().await);
             SharedCredentialsProvider::new(b.build().await)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::app_name;
+
+    #[test]
+    fn the_processing_language_joins_the_app_name() {
+        let name = |l| app_name(l).map(|a| a.to_string());
+        assert_eq!(name(None).as_deref(), Some("kcl-bridge"));
+        assert_eq!(name(Some("")).as_deref(), Some("kcl-bridge"));
+        assert_eq!(
+            name(Some("python/3.8")).as_deref(),
+            Some("kcl-bridge_python-3.8")
+        );
+        assert_eq!(
+            name(Some("nodejs/0.10 (beta)")).as_deref(),
+            Some("kcl-bridge_nodejs-0.10--beta-")
+        );
+        let long = name(Some(&"x".repeat(80))).unwrap_or_default();
+        assert_eq!(long.len(), 50, "{long}");
     }
 }

@@ -84,6 +84,8 @@ pub struct DirectGetRecords {
     url: String,
     region: String,
     provider: SharedCredentialsProvider,
+    /// `kcl-bridge/<version> app/<aws::app_name>`.
+    user_agent: String,
     cached: tokio::sync::Mutex<Option<Cached>>,
     enabled: AtomicBool,
     /// Calls in a row the SDK completed after this path failed.
@@ -97,6 +99,7 @@ impl DirectGetRecords {
         url: String,
         region: String,
         provider: SharedCredentialsProvider,
+        user_agent: String,
     ) -> Self {
         info!(
             endpoint = %url,
@@ -107,6 +110,7 @@ impl DirectGetRecords {
             url,
             region,
             provider,
+            user_agent,
             cached: tokio::sync::Mutex::new(None),
             enabled: AtomicBool::new(true),
             rescues: AtomicU32::new(0),
@@ -248,6 +252,8 @@ impl DirectGetRecords {
             .map_err(|e| format!("signing: {e}"))?
             .into();
         let headers = [("content-type", CONTENT_TYPE), ("x-amz-target", TARGET)];
+        // Not signed, as the SDK does not sign it either.
+        let unsigned = [("user-agent", self.user_agent.as_str())];
         let signable = SignableRequest::new(
             "POST",
             self.url.as_str(),
@@ -270,6 +276,7 @@ impl DirectGetRecords {
             .map(|(k, v)| (k.to_owned(), v.to_owned()));
         for (k, v) in headers
             .iter()
+            .chain(&unsigned)
             .map(|&(k, v)| (k.to_owned(), v.to_owned()))
             .chain(extra)
         {
@@ -610,6 +617,7 @@ mod tests {
             "http://127.0.0.1:1".into(),
             "us-east-1".into(),
             SharedCredentialsProvider::new(Credentials::new("id", "secret", None, None, "test")),
+            "kcl-bridge/test".into(),
         )
     }
 

@@ -101,7 +101,7 @@ async fn consume(moto: &Moto, name: &str, provider: &str, env: &[(&str, String)]
             "executableName = {} {}\napplicationName = {name}\nstreamName = {name}\n\
              AwsCredentialsProvider = {provider}\nregionName = us-east-1\n\
              kinesisEndpoint = {ep}\ndynamoDBEndpoint = {ep}\ninitialPositionInStream = TRIM_HORIZON\n\
-             idleTimeBetweenReadsInMillis = 200\nshutdownGraceMillis = 10000\n",
+             idleTimeBetweenReadsInMillis = 200\nshutdownGraceMillis = 10000\nprocessingLanguage = python/3.11\n",
             harness::venv_python().display(),
             harness::repo().join("tests/apps/kclpy_app.py").display(),
             ep = moto.endpoint,
@@ -398,6 +398,15 @@ async fn aws_calls_go_through_the_proxy_the_environment_names() {
         "every request carried the proxy's credentials:\n{}",
         seen.join("\n")
     );
+    // Every call names kcl-bridge and the processingLanguage of the properties (python/3.11).
+    for r in proxy.requests() {
+        assert!(
+            r.user_agent.contains("kcl-bridge_python-3.11"),
+            "{}: user agent {:?}",
+            r.line,
+            r.user_agent
+        );
+    }
     assert!(
         log.contains("GetRecords is sent as one signed request")
             && !log.contains("succeeded through the SDK"),

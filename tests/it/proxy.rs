@@ -6,12 +6,22 @@ use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+/// One request as the proxy read it.
+#[derive(Debug, Clone)]
+pub struct Seen {
+    pub at: Instant,
+    /// "METHOD URI X-Amz-Target proxy-authorization?"
+    pub line: String,
+    /// `User-Agent` and `X-Amz-User-Agent`, one after the other.
+    pub user_agent: String,
+}
+
 /// A forward HTTP proxy on loopback, as a corporate network has one: it takes each request in
 /// absolute form, records "METHOD URI X-Amz-Target proxy-authorization?" and passes it on to the
 /// origin on a connection of its own.
 pub struct ForwardProxy {
     pub endpoint: String,
-    seen: Arc<Mutex<Vec<(Instant, String)>>>,
+    seen: Arc<Mutex<Vec<Seen>>>,
     /// Requests whose `X-Amz-Target` is the first value get answered with the second (status
     /// line, headers, body) instead of being passed on, as many times as the counter says.
     fault: Arc<Mutex<Option<(String, String, usize)>>>,
@@ -53,7 +63,7 @@ impl ForwardProxy {
     /// Requests of one client connection, until it closes.
     fn serve(
         mut conn: std::net::TcpStream,
-        log: &Mutex<Vec<(Instant, String)>>,
+        log: &Mutex<Vec<Seen>>,
         fault: &Mutex<Option<(String, String, usize)>>,
     ) {
         let mut reader = BufReader::new(conn.try_clone().unwrap());
@@ -67,8 +77,8 @@ impl ForwardProxy {
                 parts.next().unwrap_or("").to_owned(),
                 parts.next().unwrap_or("").to_owned(),
             );
-            let (mut headers, mut length, mut target, mut authorized) =
-                (String::new(), 0usize, String::new(), false);
+            let (mut headers, mut length, mut target, mut authorized, mut user_agent) =
+                (String::new(), 0usize, String::new(), false, String::new());
             loop {
                 let mut h = String::new();
                 if reader.read_line(&mut h).unwrap_or(0) == 0 || h.trim().is_empty() {
@@ -79,6 +89,10 @@ impl ForwardProxy {
                     "content-length" => length = value.trim().parse().unwrap_or(0),
                     "x-amz-target" => target = value.trim().to_owned(),
                     "proxy-authorization" => authorized = true,
+                    "user-agent" | "x-amz-user-agent" => {
+                        user_agent.push_str(value.trim());
+                        user_agent.push(' ');
+                    }
                     _ => {}
                 }
                 if !matches!(
@@ -90,10 +104,11 @@ impl ForwardProxy {
             }
             let mut body = vec![0; length];
             reader.read_exact(&mut body).unwrap_or_default();
-            log.lock().unwrap().push((
-                Instant::now(),
-                format!("{method} {uri} {target} {authorized}"),
-            ));
+            log.lock().unwrap().push(Seen {
+                at: Instant::now(),
+                line: format!("{method} {uri} {target} {authorized}"),
+                user_agent,
+            });
             let injected = {
                 let mut fault = fault.lock().unwrap();
                 match fault.as_mut() {
@@ -144,11 +159,11 @@ impl ForwardProxy {
     }
 
     pub fn seen(&self) -> Vec<String> {
-        self.seen_at().into_iter().map(|(_, r)| r).collect()
+        self.requests().into_iter().map(|r| r.line).collect()
     }
 
-    /// [`ForwardProxy::seen`] with the instant each request had been read.
-    pub fn seen_at(&self) -> Vec<(Instant, String)> {
+    /// Every request with the instant it had been read and its user agent.
+    pub fn requests(&self) -> Vec<Seen> {
         self.seen.lock().unwrap().clone()
     }
 }

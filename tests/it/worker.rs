@@ -727,10 +727,10 @@ async fn near_the_tip_reads_slow_down_to_the_reduced_tps_threshold() {
     let mut w = start_worker_with(dir.path(), "r", &props, &moto, &out, &proxy.env());
     let get_records = || -> Vec<Instant> {
         proxy
-            .seen_at()
+            .requests()
             .into_iter()
-            .filter(|(_, r)| r.contains("Kinesis_20131202.GetRecords"))
-            .map(|(at, _)| at)
+            .filter(|r| r.line.contains("Kinesis_20131202.GetRecords"))
+            .map(|r| r.at)
             .collect()
     };
     eventually(Duration::from_secs(60), "five GetRecords calls", || async {
