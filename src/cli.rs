@@ -193,8 +193,44 @@ fn fail(message: impl std::fmt::Display) -> ExitCode {
     ExitCode::from(EXIT_BAD_INPUT)
 }
 
+/// Where a properties file named on the command line is: `path` if it exists (relative to the
+/// current directory); else, for a relative name, the first directory of the `CLASSPATH`
+/// environment variable holding it, as Java, which looks the name up as a class-path resource,
+/// would find it there (multilang-protocol.md §5.1). Entries that are archives (`.jar`, `.zip`)
+/// or wildcards are not searched.
+fn locate(path: &Path) -> PathBuf {
+    if path.exists() || path.is_absolute() {
+        return path.to_owned();
+    }
+    let found =
+        std::env::var_os("CLASSPATH").and_then(|cp| on_class_path(path, &cp, |p| p.is_file()));
+    match found {
+        Some(p) => {
+            info!(file = %p.display(), "properties file found through CLASSPATH");
+            p
+        }
+        None => path.to_owned(),
+    }
+}
+
+/// The first `dir/name` for the directories of `class_path` (`:`-separated) that `is_file`.
+fn on_class_path(
+    name: &Path,
+    class_path: &std::ffi::OsStr,
+    is_file: impl Fn(&Path) -> bool,
+) -> Option<PathBuf> {
+    std::env::split_paths(class_path)
+        .filter(|dir| {
+            let s = dir.to_string_lossy();
+            !(s.is_empty() || s.ends_with('*') || s.ends_with(".jar") || s.ends_with(".zip"))
+        })
+        .map(|dir| dir.join(name))
+        .find(|candidate| is_file(candidate))
+}
+
 /// Loads a properties file, logging its warnings; on failure prints every problem.
 fn load_config(path: &Path, options: config::Options) -> Result<Loaded, ExitCode> {
+    let path = &locate(path);
     match config::load_with(path, options) {
         Ok(loaded) => {
             for w in &loaded.warnings {
@@ -364,5 +400,30 @@ fn replay(args: ReplayArgs, options: config::Options) -> ExitCode {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(EXIT_SHARD_FAILED)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::on_class_path;
+    use std::ffi::OsStr;
+    use std::path::{Path, PathBuf};
+
+    #[test]
+    fn class_path_directories_are_searched_in_order_and_archives_skipped() {
+        let files = [
+            "/jars/app.properties",
+            "/b/app.properties",
+            "/c/app.properties",
+        ];
+        let is_file = |p: &Path| files.iter().any(|f| Path::new(f) == p);
+        let find = |cp: &str| on_class_path(Path::new("app.properties"), OsStr::new(cp), is_file);
+        assert_eq!(find("/a:/b/:/c"), Some(PathBuf::from("/b/app.properties")));
+        assert_eq!(
+            find("/jars/*:/jars.jar:/x.zip::/c"),
+            Some(PathBuf::from("/c/app.properties"))
+        );
+        assert_eq!(find("/a"), None);
+        assert_eq!(find(""), None);
     }
 }

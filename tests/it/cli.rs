@@ -253,6 +253,36 @@ fn missing_executable_name() {
     no_panic(&out.stderr);
 }
 
+/// A bare file name that is not in the current directory is looked up in the `CLASSPATH`
+/// directories, as Java finds it as a class-path resource (launch scripts put the properties
+/// file's directory on the class path).
+#[test]
+fn a_properties_file_on_the_classpath_is_found() {
+    let d = workdir();
+    let conf = d.path().join("conf");
+    std::fs::create_dir(&conf).unwrap();
+    std::fs::write(
+        conf.join("app.properties"),
+        properties("python3 app.py", &[]),
+    )
+    .unwrap();
+    let class_path = format!("/nonexistent/jars/*:{}", conf.display());
+    let out = run(
+        d.path(),
+        &["check", "app.properties"],
+        &[("CLASSPATH", &class_path)],
+        LIMIT,
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("found through CLASSPATH"),
+        "{}",
+        out.stderr
+    );
+    let without = run(d.path(), &["check", "app.properties"], &[], LIMIT);
+    assert_eq!(without.code, 1, "{}", without.stderr);
+}
+
 #[test]
 fn check_resolves_the_executable_and_redacts_credentials() {
     let d = workdir();
