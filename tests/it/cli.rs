@@ -375,3 +375,92 @@ fn bad_fail_checkpoint_argument() {
         out.stderr
     );
 }
+
+/// `contrib/amazon_kclpy_helper.py` and `contrib/kcl-bootstrap` stand in for the launchers of
+/// amazon_kclpy and aws-kcl: the same options, and the command they print (or, for
+/// kcl-bootstrap -e, run) starts kcl-bridge on the named properties file.
+#[test]
+fn contrib_launchers_hand_the_properties_file_to_kcl_bridge() {
+    use std::process::Command;
+    let d = workdir();
+    // No executableName: kcl-bridge itself must read this file and refuse it.
+    std::fs::write(
+        d.path().join("app.properties"),
+        "streamName = s\napplicationName = a\n",
+    )
+    .unwrap();
+    let bin = crate::harness::bin();
+    let contrib = crate::harness::repo().join("contrib");
+    let output = |cmd: &mut Command| {
+        let out = cmd
+            .current_dir(d.path())
+            .env("KCL_BRIDGE", &bin)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let refused =
+        |stderr: &str| stderr.contains("executableName") && stderr.contains("app.properties");
+
+    let (code, printed, stderr) = output(
+        Command::new(crate::harness::venv_python())
+            .arg(contrib.join("amazon_kclpy_helper.py"))
+            .args([
+                "--print_command",
+                "--java",
+                "/usr/bin/java",
+                "--properties",
+                "app.properties",
+            ])
+            .args(["-l", "logback.xml", "--path", "/opt/extra"]),
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(
+        printed.trim(),
+        format!(
+            "{} --properties-file app.properties --log-configuration logback.xml",
+            bin.display()
+        )
+    );
+    // What launch scripts do with it: run the printed command.
+    let (code, _, stderr) = output(Command::new("sh").args(["-c", printed.trim()]));
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(refused(&stderr), "{stderr}");
+    assert!(
+        stderr.contains("--log-configuration"),
+        "the -l warning: {stderr}"
+    );
+
+    let bootstrap = contrib.join("kcl-bootstrap");
+    let (code, printed, stderr) = output(Command::new("sh").arg(&bootstrap).args([
+        "-p",
+        "app.properties",
+        "-j",
+        "/usr/bin/java",
+    ]));
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(
+        printed.trim(),
+        format!("{} --properties-file app.properties", bin.display())
+    );
+    let (code, _, stderr) =
+        output(
+            Command::new("sh")
+                .arg(&bootstrap)
+                .args(["-p", "app.properties", "-e"]),
+        );
+    assert_eq!(code, Some(1), "kcl-bridge's exit status: {stderr}");
+    assert!(refused(&stderr), "{stderr}");
+    let (code, _, stderr) =
+        output(
+            Command::new("sh")
+                .arg(&bootstrap)
+                .args(["-p", "missing.properties", "-e"]),
+        );
+    assert_eq!(code, Some(1));
+    assert!(stderr.contains("missing.properties"), "{stderr}");
+}
