@@ -42,7 +42,7 @@ pub use taker::{
     compute_leases_to_take, others_hold_or_free, Chooser, IdleReason, KeyOrder, Observed,
     RandomChooser, TakeAction, TakePlan, TakerSettings,
 };
-pub use timing::{lease_discoverer_period, renewal_period, taker_period, EPSILON};
+pub use timing::{delivery_window, lease_discoverer_period, renewal_period, taker_period, EPSILON};
 
 /// Errors of the pure lease helpers. Decisions are outcomes, not errors; these are malformed
 /// inputs only.

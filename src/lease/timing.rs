@@ -27,6 +27,14 @@ pub fn taker_period(failover: Duration) -> Duration {
     )
 }
 
+/// How recently a lease must have been confirmed ours for a batch to be handed to its child:
+/// two thirds of `failoverTimeMillis`. A worker that takes the lease starts its processor a whole
+/// failover time after its take, so this leaves a third of it for the batch in hand; renewals
+/// every third of it keep a healthy lease well inside the window.
+pub fn delivery_window(failover: Duration) -> Duration {
+    failover.saturating_mul(2) / 3
+}
+
 /// Lease discoverer period, fixed rate (3.x follower mode):
 /// `leaseAssignmentIntervalMillis / 2 − epsilonMillis`; 9975 ms for the default 20 s.
 pub fn lease_discoverer_period(lease_assignment_interval: Duration) -> Duration {
@@ -42,6 +50,12 @@ mod tests {
         let failover = Duration::from_millis(10_000);
         assert_eq!(renewal_period(failover), Duration::from_millis(3308));
         assert_eq!(taker_period(failover), Duration::from_millis(20_050));
+        // Not Java's: kcl-bridge's own, two renewal periods and more.
+        assert_eq!(
+            delivery_window(failover),
+            Duration::from_nanos(6_666_666_666)
+        );
+        assert!(delivery_window(failover) > renewal_period(failover) * 2);
         assert_eq!(
             lease_discoverer_period(Duration::from_millis(20_000)),
             Duration::from_millis(9975)

@@ -137,6 +137,7 @@ pub async fn run(
                 .polling
                 .idle_time_between_reads
                 .max(Duration::from_millis(200)),
+            deliver_within: lease::delivery_window(config.lease.failover_time),
             reduced_tps_below: config
                 .polling
                 .millis_behind_latest_threshold_for_reduced_tps,
@@ -525,6 +526,7 @@ impl Coordinator {
             })
             .collect();
         for (mut l, handover_wait) in to_take {
+            let sent = Instant::now();
             match self.table.take(&l, &self.me).await {
                 Ok(Written::Ok { counter }) => {
                     match handover_wait {
@@ -539,7 +541,7 @@ impl Coordinator {
                     l.owner = Some(self.me.clone());
                     l.checkpoint_owner = None;
                     self.expiry.renewed(&l.key, counter, now);
-                    self.start_consumer(l, handover_wait);
+                    self.start_consumer(l, sent, handover_wait);
                 }
                 Ok(Written::Lost { seen }) => {
                     info!(lease = %l.key, expected_counter = l.counter, seen = ?seen, "another worker changed the lease first; not taken")
@@ -552,9 +554,9 @@ impl Coordinator {
 
     /// Starts the shard's consumer under a lease just taken; `handover_wait`: how long its
     /// record processor must wait for the previous owner to let go.
-    fn start_consumer(&mut self, lease: Lease, handover_wait: Option<Duration>) {
+    fn start_consumer(&mut self, lease: Lease, taken_at: Instant, handover_wait: Option<Duration>) {
         let key = lease.key.clone();
-        let held = HeldLease::new(lease);
+        let held = HeldLease::new(lease, taken_at);
         let consumer = ShardConsumer {
             shard_id: key.clone(),
             held: held.clone(),

@@ -31,6 +31,9 @@ use crate::retrieval::pacing;
 pub struct ShardSettings {
     pub max_records: u32,
     pub idle_between_reads: Duration,
+    /// A batch goes to the child only while the lease was confirmed ours less than this long
+    /// ago ([`HeldLease::confirmed_within`]).
+    pub deliver_within: Duration,
     /// `millisBehindLatestThresholdForReducedTps`: closer than this to the tip, poll at most
     /// this often. `None` = off.
     pub reduced_tps_below: Option<Duration>,
@@ -236,8 +239,9 @@ impl ShardConsumer {
                         if records.is_empty() && !self.settings.call_process_records_even_for_empty_record_list {
                             continue;
                         }
-                        if self.held.is_lost() {
-                            continue; // the next loop turn sends leaseLost
+                        // Lost (or shutting down): the next loop turn says so to the child.
+                        if !self.held.confirmed_within(self.settings.deliver_within, &self.shutdown).await {
+                            continue;
                         }
                         child.process_records(&records, batch.millis_behind_latest, state, sink).await?;
                     }
