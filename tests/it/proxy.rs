@@ -4,7 +4,7 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// One request as the proxy read it.
 #[derive(Debug, Clone)]
@@ -25,6 +25,8 @@ pub struct ForwardProxy {
     /// Requests whose `X-Amz-Target` is the first value get answered with the second (status
     /// line, headers, body) instead of being passed on, as many times as the counter says.
     fault: Arc<Mutex<Option<(String, String, usize)>>>,
+    /// Requests whose `X-Amz-Target` is the first value are passed on only after the second.
+    delay: Arc<Mutex<Option<(String, Duration)>>>,
 }
 
 impl ForwardProxy {
@@ -33,18 +35,20 @@ impl ForwardProxy {
         let endpoint = format!("http://{}", listener.local_addr().unwrap());
         let seen = Arc::new(Mutex::new(Vec::new()));
         let fault = Arc::new(Mutex::new(None));
-        let (log, faults) = (seen.clone(), fault.clone());
+        let delay = Arc::new(Mutex::new(None));
+        let (log, faults, delays) = (seen.clone(), fault.clone(), delay.clone());
         std::thread::spawn(move || {
             for conn in listener.incoming() {
                 let Ok(conn) = conn else { return };
-                let (log, faults) = (log.clone(), faults.clone());
-                std::thread::spawn(move || Self::serve(conn, &log, &faults));
+                let (log, faults, delays) = (log.clone(), faults.clone(), delays.clone());
+                std::thread::spawn(move || Self::serve(conn, &log, &faults, &delays));
             }
         });
         ForwardProxy {
             endpoint,
             seen,
             fault,
+            delay,
         }
     }
 
@@ -60,11 +64,17 @@ impl ForwardProxy {
         *self.fault.lock().unwrap() = Some((target.to_owned(), response, times));
     }
 
+    /// Holds every request for `target` for `time` before passing it on (a slow service).
+    pub fn slow_down(&self, target: &str, time: Duration) {
+        *self.delay.lock().unwrap() = Some((target.to_owned(), time));
+    }
+
     /// Requests of one client connection, until it closes.
     fn serve(
         mut conn: std::net::TcpStream,
         log: &Mutex<Vec<Seen>>,
         fault: &Mutex<Option<(String, String, usize)>>,
+        delay: &Mutex<Option<(String, Duration)>>,
     ) {
         let mut reader = BufReader::new(conn.try_clone().unwrap());
         loop {
@@ -124,6 +134,13 @@ impl ForwardProxy {
                     return;
                 }
                 continue;
+            }
+            let hold = match delay.lock().unwrap().as_ref() {
+                Some((t, time)) if *t == target => Some(*time),
+                _ => None,
+            };
+            if let Some(time) = hold {
+                std::thread::sleep(time);
             }
             // Only absolute-form http:// requests are proxied here (no CONNECT).
             let Some(rest) = uri.strip_prefix("http://") else {

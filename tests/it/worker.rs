@@ -760,6 +760,57 @@ async fn near_the_tip_reads_slow_down_to_the_reduced_tps_threshold() {
     }
 }
 
+/// Renewals that come back slowly (the test proxy holds every DynamoDB UpdateItem for 1.5 s;
+/// with `failoverTimeMillis` 3000 a batch waits once the lease's last confirmation is 2 s old,
+/// so with renewals back to back a third of the time): the worker holds such a batch until a
+/// renewal confirms the lease again, says so, and goes on. Records arrive one by one for a few
+/// seconds (about twenty batches; the child does not checkpoint, so only renewals confirm);
+/// every one arrives once, in order, and the lease stays the worker's.
+#[tokio::test(flavor = "multi_thread")]
+async fn slow_renewals_hold_batches_until_the_lease_is_confirmed() {
+    let moto = Moto::start();
+    let proxy = crate::proxy::ForwardProxy::start();
+    let (k, d) = (moto.kinesis(), moto.dynamodb());
+    let app = unique("slowrenew");
+    create_stream(&k, &app, 1).await;
+    proxy.slow_down("DynamoDB_20120810.UpdateItem", Duration::from_millis(1500));
+    let dir = workdir();
+    let out = dir.path().join("received.tsv");
+    let props = properties(&moto, &app, &[("workerId", "s")]);
+    let mut env = proxy.env().to_vec();
+    env.push(("KCLB_SCENARIO", std::ffi::OsStr::new("no-checkpoint")));
+    let mut w = start_worker_with(dir.path(), "s", &props, &moto, &out, &env);
+    eventually(
+        Duration::from_secs(30),
+        "the shard's lease taken",
+        || async { w.log().contains("took lease") },
+    )
+    .await;
+    let mut put = Vec::new();
+    for i in 0..20 {
+        put.extend(put_records(&k, &app, i..i + 1).await);
+        tokio::time::sleep(Duration::from_millis(250)).await; // pacing the producer, not a wait
+    }
+    eventually(Duration::from_secs(60), "every record", || async {
+        received(&out).len() >= put.len()
+    })
+    .await;
+    let log = w.log();
+    assert!(
+        log.contains("holding the next batch until a renewal confirms the lease"),
+        "{log}"
+    );
+    assert_eq!(
+        attr_s(&lease_rows(&d, &app).await[&put[0].0], "leaseOwner").as_deref(),
+        Some("s")
+    );
+    w.signal(nix::sys::signal::Signal::SIGTERM);
+    assert_eq!(w.wait(Duration::from_secs(30)), 0, "{}", w.log());
+    let got: Vec<String> = received(&out).into_iter().map(|g| g.1).collect();
+    let want: Vec<String> = put.iter().map(|p| p.1.clone()).collect();
+    assert_eq!(got, want, "every record once, in order");
+}
+
 /// A child that does not answer `shutdownRequested` within `shutdownGraceMillis` does not hold
 /// the worker up: at the end of the grace period it is stopped, the lease is released anyway,
 /// and the worker exits 0.
