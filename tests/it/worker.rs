@@ -761,8 +761,9 @@ async fn near_the_tip_reads_slow_down_to_the_reduced_tps_threshold() {
 }
 
 /// Renewals that come back slowly (the test proxy holds every DynamoDB UpdateItem for 1.5 s;
-/// with `failoverTimeMillis` 3000 a batch waits once the lease's last confirmation is 2 s old,
-/// so with renewals back to back a third of the time): the worker holds such a batch until a
+/// with `failoverTimeMillis` 3000 a batch waits once the lease's last confirmation is 2 s old;
+/// renewals then run back to back every 1.5 s, each confirming the lease as of its sending, so
+/// the confirmation is over 2 s old two thirds of the time): the worker holds such a batch until a
 /// renewal confirms the lease again, says so, and goes on. Records arrive one by one for a few
 /// seconds (about twenty batches; the child does not checkpoint, so only renewals confirm);
 /// every one arrives once, in order, and the lease stays the worker's.
