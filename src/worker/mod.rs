@@ -518,14 +518,8 @@ impl Coordinator {
                 ))
             })
             .collect();
-        let to_take: Vec<(Lease, Option<Duration>)> = to_take
-            .into_iter()
-            .map(|l| {
-                let wait = handover_waits.get(l.key.as_str()).copied();
-                (l, wait)
-            })
-            .collect();
-        for (mut l, handover_wait) in to_take {
+        for mut l in to_take {
+            let handover_wait = handover_waits.get(l.key.as_str()).copied();
             let sent = Instant::now();
             match self.table.take(&l, &self.me).await {
                 Ok(Written::Ok { counter }) => {
