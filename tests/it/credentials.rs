@@ -146,8 +146,7 @@ async fn consume(moto: &Moto, name: &str, provider: &str, env: &[(&str, String)]
         || async { lines(&out) >= 3 },
     )
     .await;
-    w.signal(nix::sys::signal::Signal::SIGTERM);
-    assert_eq!(w.wait(Duration::from_secs(20)), 0, "{}", w.log());
+    w.stop(Duration::from_secs(20));
     assert_eq!(lines(&out), 3, "each record once");
     w.log()
 }

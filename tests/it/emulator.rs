@@ -309,6 +309,13 @@ impl Daemon {
         nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.child.id() as i32), signal).unwrap();
     }
 
+    /// Sends SIGTERM; the process must then exit 0 within `limit`.
+    pub fn stop(&mut self, limit: Duration) {
+        self.signal(nix::sys::signal::Signal::SIGTERM);
+        let code = self.wait(limit);
+        assert_eq!(code, 0, "exit status after SIGTERM\n{}", tail(&self.log()));
+    }
+
     /// Waits for the process to exit; fails the test after `limit`.
     pub fn wait(&mut self, limit: Duration) -> i32 {
         let deadline = Instant::now() + limit;

@@ -251,13 +251,7 @@ async fn java_then_kcl_bridge_then_java() {
         "{}",
         tail(&bridge.log())
     );
-    bridge.signal(nix::sys::signal::Signal::SIGTERM);
-    assert_eq!(
-        bridge.wait(Duration::from_secs(30)),
-        0,
-        "{}",
-        tail(&bridge.log())
-    );
+    bridge.stop(Duration::from_secs(30));
 
     // (b) Java resumes from kcl-bridge's checkpoints (the leases were released).
     let third = put_records(&k, &app, 30..40).await;
@@ -305,13 +299,7 @@ async fn java_resumes_on_a_table_kcl_bridge_created() {
         "kcl-bridge consumed a new application",
     )
     .await;
-    bridge.signal(nix::sys::signal::Signal::SIGTERM);
-    assert_eq!(
-        bridge.wait(Duration::from_secs(30)),
-        0,
-        "{}",
-        tail(&bridge.log())
-    );
+    bridge.stop(Duration::from_secs(30));
     let rows = lease_rows(&d, &app).await;
     assert_eq!(
         rows.keys().filter(|k| k.starts_with("shardId-")).count(),

@@ -183,8 +183,7 @@ async fn single_shard_exactly_once_checkpoint_and_resume() {
         },
     )
     .await;
-    w.signal(nix::sys::signal::Signal::SIGTERM);
-    assert_eq!(w.wait(Duration::from_secs(20)), 0, "{}", w.log());
+    w.stop(Duration::from_secs(20));
     let log = w.log();
     // Each client's effective endpoint is logged at start.
     for client in ["Kinesis", "DynamoDB"] {
@@ -223,8 +222,7 @@ async fn single_shard_exactly_once_checkpoint_and_resume() {
         received(&out).len() >= 40
     })
     .await;
-    w.signal(nix::sys::signal::Signal::SIGTERM);
-    assert_eq!(w.wait(Duration::from_secs(20)), 0, "{}", w.log());
+    w.stop(Duration::from_secs(20));
     let got = received(&out);
     assert_eq!(
         got.len(),
@@ -420,8 +418,7 @@ async fn kcl35_non_lease_rows_are_left_alone() {
         ("lut", A::N("1700000000".into())),
     ];
     let (_dir, mut w) = worker_on_table(&moto, &app, vec![leader, metrics], 5).await;
-    w.signal(nix::sys::signal::Signal::SIGTERM);
-    assert_eq!(w.wait(Duration::from_secs(20)), 0, "{}", w.log());
+    w.stop(Duration::from_secs(20));
     let rows = lease_rows(&d, &app).await;
     assert_eq!(
         attr_s(&rows["Leader"], "recordVersionNumber").as_deref(),
@@ -475,8 +472,7 @@ async fn finished_lease_of_a_shard_that_is_gone_is_deleted() {
         deleted.contains(GONE) && deleted.contains("its shard no longer exists"),
         "{log}"
     );
-    w.signal(nix::sys::signal::Signal::SIGTERM);
-    assert_eq!(w.wait(Duration::from_secs(20)), 0, "{}", w.log());
+    w.stop(Duration::from_secs(20));
     let rows = lease_rows(&d, &app).await;
     assert_eq!(
         rows.keys().cloned().collect::<Vec<_>>(),
@@ -535,8 +531,7 @@ async fn latest_and_at_timestamp_starts() {
         later.iter().map(|r| r.2.clone()).collect::<Vec<_>>(),
         "only records put after the start"
     );
-    w.signal(nix::sys::signal::Signal::SIGTERM);
-    assert_eq!(w.wait(Duration::from_secs(20)), 0);
+    w.stop(Duration::from_secs(20));
 
     // AT_TIMESTAMP: from a time between two batches of records.
     let app = unique("ts");
@@ -574,8 +569,7 @@ async fn latest_and_at_timestamp_starts() {
     .await;
     let got: Vec<String> = received(&out).into_iter().map(|r| r.3).collect();
     assert_eq!(got, after.iter().map(|r| r.2.clone()).collect::<Vec<_>>());
-    w.signal(nix::sys::signal::Signal::SIGTERM);
-    assert_eq!(w.wait(Duration::from_secs(20)), 0);
+    w.stop(Duration::from_secs(20));
 }
 
 /// Bad set-ups exit non-zero with a clear message instead of retrying for ever (or exiting 0,
@@ -678,8 +672,7 @@ async fn throttled_reads_back_off_and_lose_nothing() {
         received(&out).len() >= 3
     })
     .await;
-    w.signal(nix::sys::signal::Signal::SIGTERM);
-    assert_eq!(w.wait(Duration::from_secs(20)), 0, "{}", w.log());
+    w.stop(Duration::from_secs(20));
     let log = w.log();
     assert_eq!(
         log.matches("GetRecords failed; backing off").count(),
@@ -742,8 +735,7 @@ async fn near_the_tip_reads_slow_down_to_the_reduced_tps_threshold() {
         received(&out).len() >= 5
     })
     .await;
-    w.signal(nix::sys::signal::Signal::SIGTERM);
-    assert_eq!(w.wait(Duration::from_secs(20)), 0, "{}", w.log());
+    w.stop(Duration::from_secs(20));
     let got: Vec<String> = received(&out).into_iter().map(|g| g.1).collect();
     let want: Vec<String> = put.iter().chain(&more).map(|p| p.1.clone()).collect();
     assert_eq!(got, want, "every record once, in order");
@@ -805,8 +797,7 @@ async fn slow_renewals_hold_batches_until_the_lease_is_confirmed() {
         attr_s(&lease_rows(&d, &app).await[&put[0].0], "leaseOwner").as_deref(),
         Some("s")
     );
-    w.signal(nix::sys::signal::Signal::SIGTERM);
-    assert_eq!(w.wait(Duration::from_secs(30)), 0, "{}", w.log());
+    w.stop(Duration::from_secs(30));
     let got: Vec<String> = received(&out).into_iter().map(|g| g.1).collect();
     let want: Vec<String> = put.iter().map(|p| p.1.clone()).collect();
     assert_eq!(got, want, "every record once, in order");
@@ -850,8 +841,7 @@ async fn the_grace_period_bounds_a_slow_shutdown() {
         })
         .expect("the child's pid is logged");
     let signalled = Instant::now();
-    w.signal(nix::sys::signal::Signal::SIGTERM);
-    assert_eq!(w.wait(Duration::from_secs(20)), 0, "{}", w.log());
+    w.stop(Duration::from_secs(20));
     let took = signalled.elapsed();
     let log = w.log();
     assert!(log.contains("shutdown requested"), "{log}");
@@ -914,8 +904,7 @@ async fn empty_batches_reach_the_child_when_asked_for() {
     )
     .await;
     assert_eq!(received(&out).len(), 2);
-    w.signal(nix::sys::signal::Signal::SIGTERM);
-    assert_eq!(w.wait(Duration::from_secs(20)), 0, "{}", w.log());
+    w.stop(Duration::from_secs(20));
 }
 
 /// A lease taken from under a worker (another worker's take, done here by the test): the
@@ -1024,8 +1013,7 @@ async fn a_lease_taken_away_ends_the_child_and_its_checkpoints() {
         "resumed after the last checkpoint: {:?}",
         &got[stolen_at..]
     );
-    w.signal(nix::sys::signal::Signal::SIGTERM);
-    assert_eq!(w.wait(Duration::from_secs(20)), 0, "{}", w.log());
+    w.stop(Duration::from_secs(20));
 }
 
 /// A lease stolen from a live worker (a new worker taking its even share) is processed by the
@@ -1103,8 +1091,7 @@ async fn a_stolen_lease_starts_only_after_its_old_owner_let_go() {
         b.log()
     );
     for w in [&mut a, &mut b] {
-        w.signal(nix::sys::signal::Signal::SIGTERM);
-        assert_eq!(w.wait(Duration::from_secs(20)), 0, "{}", w.log());
+        w.stop(Duration::from_secs(20));
     }
 }
 
@@ -1260,8 +1247,7 @@ async fn point_in_time_recovery_on_the_table_kcl_bridge_creates() {
         .and_then(|p| p.point_in_time_recovery_status())
         .map(|s| s.as_str().to_owned());
     assert_eq!(status.as_deref(), Some("ENABLED"), "{}", w.log());
-    w.signal(nix::sys::signal::Signal::SIGTERM);
-    assert_eq!(w.wait(Duration::from_secs(20)), 0, "{}", w.log());
+    w.stop(Duration::from_secs(20));
 }
 
 /// KPL aggregates: a valid one arrives as its sub-records; a corrupt one as one plain record
@@ -1328,8 +1314,7 @@ async fn kpl_aggregates() {
             >= 6
     })
     .await;
-    w.signal(nix::sys::signal::Signal::SIGTERM);
-    assert_eq!(w.wait(Duration::from_secs(20)), 0, "{}", w.log());
+    w.stop(Duration::from_secs(20));
     let got: Vec<(String, u64, String)> = received(&out)
         .into_iter()
         .filter(|r| r.0 == "shardId-000000000000")
@@ -1381,8 +1366,7 @@ async fn kpl_aggregates() {
         },
     )
     .await;
-    w.signal(nix::sys::signal::Signal::SIGTERM);
-    assert_eq!(w.wait(Duration::from_secs(20)), 0, "{}", w.log());
+    w.stop(Duration::from_secs(20));
     let got: Vec<(String, u64)> = received(&out)
         .into_iter()
         .filter(|r| r.0 == "shardId-000000000000")
@@ -1439,8 +1423,7 @@ async fn kclpy_sample_properties_with_endpoint_keys() {
         "explains why it polls:\n{}",
         w.log()
     );
-    w.signal(nix::sys::signal::Signal::SIGTERM);
-    assert_eq!(w.wait(Duration::from_secs(30)), 0, "{}", w.log());
+    w.stop(Duration::from_secs(30));
     let last = put.last().unwrap().1.clone();
     let log = w.log();
     assert!(
@@ -1557,8 +1540,7 @@ async fn java_3x_application_guard() {
         "{}",
         w.log()
     );
-    w.signal(nix::sys::signal::Signal::SIGTERM);
-    assert_eq!(w.wait(Duration::from_secs(20)), 0, "{}", w.log());
+    w.stop(Duration::from_secs(20));
     assert_eq!(rows_owner(&d, &app).await, None, "released on shutdown");
 }
 
@@ -1663,8 +1645,7 @@ async fn crashing_child_is_restarted_from_the_checkpoint() {
             .collect();
         assert_eq!(seqs, per_shard(shard), "{shard}");
     }
-    w.signal(nix::sys::signal::Signal::SIGTERM);
-    assert_eq!(w.wait(Duration::from_secs(20)), 0, "{}", w.log());
+    w.stop(Duration::from_secs(20));
 }
 
 /// Properties with Kinesis on ferrokinesis and DynamoDB on moto.
@@ -1826,8 +1807,7 @@ async fn split_and_merge() {
     got_keys.sort();
     want_keys.sort();
     assert_eq!(got_keys, want_keys);
-    w.signal(nix::sys::signal::Signal::SIGTERM);
-    assert_eq!(w.wait(Duration::from_secs(20)), 0, "{}", w.log());
+    w.stop(Duration::from_secs(20));
 }
 
 /// A merge whose other parent has no lease (here: a table holding one parent's lease, and a
@@ -1903,8 +1883,7 @@ async fn a_merge_parent_without_a_lease_is_named() {
     let parent_last = *positions(&got, "shardId-000000000000").last().unwrap();
     assert!(positions(&got, &merged).iter().all(|p| *p > parent_last));
     assert!(positions(&got, "shardId-000000000001").is_empty());
-    w.signal(nix::sys::signal::Signal::SIGTERM);
-    assert_eq!(w.wait(Duration::from_secs(20)), 0, "{log}");
+    w.stop(Duration::from_secs(20));
 }
 
 /// Puts one record into the shard that owns `hash_key`; returns (shard, sequence number).
@@ -2032,8 +2011,7 @@ async fn finished_lease_is_deleted_once_every_child_has_begun() {
         received(&out).len() >= 5
     })
     .await;
-    w.signal(nix::sys::signal::Signal::SIGTERM);
-    assert_eq!(w.wait(Duration::from_secs(20)), 0, "{}", w.log());
+    w.stop(Duration::from_secs(20));
     let rows = lease_rows(&d, &app).await;
     assert_eq!(rows.len(), 2, "the two children's leases stay: {rows:?}");
     let mut got: Vec<(String, String)> = received(&out).into_iter().map(|r| (r.0, r.1)).collect();
@@ -2073,8 +2051,7 @@ async fn expired_iterator_is_recovered() {
         received(&out).len() >= 10
     })
     .await;
-    w.signal(nix::sys::signal::Signal::SIGTERM);
-    assert_eq!(w.wait(Duration::from_secs(20)), 0, "{}", w.log());
+    w.stop(Duration::from_secs(20));
     let got: Vec<String> = received(&out).into_iter().map(|r| r.1).collect();
     assert_eq!(
         got,
@@ -2135,8 +2112,7 @@ async fn prefetch_stops_at_its_byte_bound() {
         received(&out).len() >= 15
     })
     .await;
-    w.signal(nix::sys::signal::Signal::SIGTERM);
-    assert_eq!(w.wait(Duration::from_secs(20)), 0, "{}", w.log());
+    w.stop(Duration::from_secs(20));
     let got: Vec<(String, String)> = received(&out).into_iter().map(|r| (r.1, r.3)).collect();
     // Not assert_eq: a failure would print 15 MiB.
     assert!(got == put, "every record exactly once, in order, intact");
