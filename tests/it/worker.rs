@@ -2,54 +2,140 @@
 //! amazon_kclpy as the child. Each test asserts on what the child saw and on the lease rows.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use base64::Engine as _;
 
 use crate::emulator::{
-    attr_s, create_stream, eventually, lease_rows, put_records, wait_open_shards, Daemon, Moto,
+    attr_s, create_stream, eventually, lease_rows, put_records, wait_open_shards, Daemon, Ferro,
+    Moto,
 };
 use crate::harness::{self, workdir};
 
-/// Starts `kcl-bridge <name>.properties` in `dir` with the kclpy test app as the child.
-fn start_worker(
-    dir: &Path,
-    name: &str,
-    properties: &str,
-    moto: &Moto,
-    records_out: &Path,
-) -> Daemon {
-    start_worker_with(dir, name, properties, moto, records_out, &[])
+/// One test's world: its own moto (and ferrokinesis for Kinesis, if asked for), clients on them,
+/// a stream named after the test (`app`, also the lease table's name) and a work directory for
+/// the workers' properties and logs and for what their children received.
+struct Scene {
+    moto: Moto,
+    ferro: Option<Ferro>,
+    /// On ferrokinesis if the scene has it, else on moto.
+    k: aws_sdk_kinesis::Client,
+    d: aws_sdk_dynamodb::Client,
+    app: String,
+    dir: tempfile::TempDir,
+    /// Where every worker's children write what they received (`received.tsv`).
+    out: PathBuf,
 }
 
-/// [`start_worker`] with more environment variables (set last, so they win).
-fn start_worker_with(
-    dir: &Path,
-    name: &str,
-    properties: &str,
-    moto: &Moto,
-    records_out: &Path,
-    env: &[(&str, &std::ffi::OsStr)],
-) -> Daemon {
-    let props = dir.join(format!("{name}.properties"));
-    std::fs::write(&props, properties).unwrap();
-    let mut cmd = Command::new(harness::bin());
-    cmd.arg(&props)
-        .current_dir(dir)
-        .env("KCLB_SCENARIO", "normal")
-        .env("KCLB_RECORDS_OUT", records_out)
-        .env("KCLB_BATCHES_OUT", records_out.with_extension("batches"))
-        .env("KCLB_WORKER", name)
-        .env("KCL_BRIDGE_LOG", "info");
-    for (k, v) in moto.env() {
-        cmd.env(k, v);
+impl Scene {
+    /// A fresh moto with a stream of `shards` shards on it, named `<prefix>-<uuid>`.
+    async fn new(prefix: &str, shards: i32) -> Scene {
+        let scene = Scene::without_stream(Moto::start(), prefix);
+        create_stream(&scene.k, &scene.app, shards).await;
+        scene
     }
-    for (k, v) in env {
-        cmd.env(k, v);
+
+    /// A fresh moto for DynamoDB and ferrokinesis for Kinesis (its iterators living
+    /// `iterator_ttl` seconds, if given), with a stream of `shards` shards on it.
+    async fn with_ferro(prefix: &str, shards: i32, iterator_ttl: Option<u32>) -> Scene {
+        let mut scene = Scene::without_stream(Moto::start(), prefix);
+        let ferro = Ferro::start(iterator_ttl).await;
+        scene.k = ferro.kinesis();
+        scene.ferro = Some(ferro);
+        create_stream(&scene.k, &scene.app, shards).await;
+        scene
     }
-    Daemon::spawn(cmd, dir.join(format!("{name}.log")))
+
+    /// A scene on `moto` whose stream the test creates itself (or not at all).
+    fn without_stream(moto: Moto, prefix: &str) -> Scene {
+        let dir = workdir();
+        Scene {
+            ferro: None,
+            k: moto.kinesis(),
+            d: moto.dynamodb(),
+            app: unique(prefix),
+            out: dir.path().join("received.tsv"),
+            dir,
+            moto,
+        }
+    }
+
+    /// The tests' properties for worker `name` (its `workerId`), with `extra` keys.
+    fn properties(&self, name: &str, extra: &[(&str, &str)]) -> String {
+        let mut keys = vec![("workerId", name)];
+        keys.extend_from_slice(extra);
+        let text = properties(&self.moto, &self.app, &keys);
+        match &self.ferro {
+            Some(ferro) => text.replace(
+                &format!("kinesisEndpoint = {}\n", self.moto.endpoint),
+                &format!("kinesisEndpoint = {}\n", ferro.endpoint),
+            ),
+            None => text,
+        }
+    }
+
+    /// Starts worker `name` with the tests' properties and `extra` keys.
+    fn worker(&self, name: &str, extra: &[(&str, &str)]) -> Daemon {
+        self.start(name, &self.properties(name, extra), &[])
+    }
+
+    /// Starts `kcl-bridge <name>.properties` in the work directory with the kclpy test app as
+    /// the child, and with more environment variables (set last, so they win).
+    fn start(&self, name: &str, properties: &str, env: &[(&str, &std::ffi::OsStr)]) -> Daemon {
+        let dir = self.dir.path();
+        let props = dir.join(format!("{name}.properties"));
+        std::fs::write(&props, properties).unwrap();
+        let mut cmd = Command::new(harness::bin());
+        cmd.arg(&props)
+            .current_dir(dir)
+            .env("KCLB_SCENARIO", "normal")
+            .env("KCLB_RECORDS_OUT", &self.out)
+            .env("KCLB_BATCHES_OUT", self.out.with_extension("batches"))
+            .env("KCLB_WORKER", name)
+            .env("KCL_BRIDGE_LOG", "info");
+        for (k, v) in self.moto.env() {
+            cmd.env(k, v);
+        }
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        Daemon::spawn(cmd, dir.join(format!("{name}.log")))
+    }
+
+    /// Puts records `data-<i>` for i in `range` into the stream (see [`put_records`]).
+    async fn put(&self, range: std::ops::Range<usize>) -> Vec<(String, String, String)> {
+        put_records(&self.k, &self.app, range).await
+    }
+
+    async fn rows(&self) -> BTreeMap<String, HashMap<String, AttributeValue>> {
+        lease_rows(&self.d, &self.app).await
+    }
+
+    /// What the children received so far (see [`received`]).
+    fn received(&self) -> Vec<(String, String, u64, String)> {
+        received(&self.out)
+    }
+
+    /// Creates the lease table holding `rows`, starts worker "w" on it and waits until its
+    /// children have received `records` records.
+    async fn worker_on_table(
+        &self,
+        rows: Vec<Vec<(&str, AttributeValue)>>,
+        records: usize,
+    ) -> Daemon {
+        create_lease_table_with(&self.d, &self.app, rows).await;
+        let w = self.worker("w", &[]);
+        eventually(
+            Duration::from_secs(30),
+            &format!("{records} records received"),
+            || async { self.received().len() >= records },
+        )
+        .await;
+        w
+    }
 }
 
 /// What the children received: (shard, sequence number, sub-sequence number, data), in order.
@@ -158,17 +244,11 @@ fn unique(prefix: &str) -> String {
 /// lease is released on SIGTERM, and a restart resumes after the checkpoint.
 #[tokio::test(flavor = "multi_thread")]
 async fn single_shard_exactly_once_checkpoint_and_resume() {
-    let moto = Moto::start();
-    let (k, d) = (moto.kinesis(), moto.dynamodb());
-    let app = unique("one");
-    create_stream(&k, &app, 1).await;
-    let put = put_records(&k, &app, 0..30).await;
-    let dir = workdir();
-    let out = dir.path().join("received.tsv");
-    let props = properties(&moto, &app, &[("workerId", "w1")]);
-    let mut w = start_worker(dir.path(), "w1", &props, &moto, &out);
+    let s = Scene::new("one", 1).await;
+    let put = s.put(0..30).await;
+    let mut w = s.worker("w1", &[]);
     eventually(Duration::from_secs(30), "30 records received", || async {
-        received(&out).len() >= 30
+        s.received().len() >= 30
     })
     .await;
     let last_seq = put.last().unwrap().1.clone();
@@ -176,7 +256,7 @@ async fn single_shard_exactly_once_checkpoint_and_resume() {
         Duration::from_secs(10),
         "checkpoint at the last record",
         || async {
-            lease_rows(&d, &app)
+            s.rows()
                 .await
                 .values()
                 .any(|r| attr_s(r, "checkpoint").as_deref() == Some(last_seq.as_str()))
@@ -190,7 +270,7 @@ async fn single_shard_exactly_once_checkpoint_and_resume() {
         assert!(
             log.lines().any(|l| l.contains("AWS client")
                 && l.contains(&format!("client=\"{client}\""))
-                && l.contains(&format!("endpoint={}", moto.endpoint))),
+                && l.contains(&format!("endpoint={}", s.moto.endpoint))),
             "{client} endpoint logged:\n{log}"
         );
     }
@@ -200,7 +280,7 @@ async fn single_shard_exactly_once_checkpoint_and_resume() {
         !log.contains(": 0 records"),
         "no empty batch without the setting:\n{log}"
     );
-    let rows = lease_rows(&d, &app).await;
+    let rows = s.rows().await;
     assert_eq!(rows.len(), 1, "one lease: {rows:?}");
     let row = rows.values().next().unwrap();
     assert_eq!(attr_s(row, "leaseOwner"), None, "released on SIGTERM");
@@ -208,22 +288,22 @@ async fn single_shard_exactly_once_checkpoint_and_resume() {
         attr_s(row, "checkpoint").as_deref(),
         Some(last_seq.as_str())
     );
-    let got = received(&out);
+    let got = s.received();
     let want: Vec<(String, String, u64, String)> = put
         .iter()
-        .map(|(s, q, d)| (s.clone(), q.clone(), 0, d.clone()))
+        .map(|(shard, seq, data)| (shard.clone(), seq.clone(), 0, data.clone()))
         .collect();
     assert_eq!(got, want, "every record exactly once, in order");
 
     // Restart: only the new records arrive.
-    let more = put_records(&k, &app, 30..40).await;
-    let mut w = start_worker(dir.path(), "w1b", &props, &moto, &out);
+    let more = s.put(30..40).await;
+    let mut w = s.start("w1b", &s.properties("w1", &[]), &[]);
     eventually(Duration::from_secs(30), "40 records received", || async {
-        received(&out).len() >= 40
+        s.received().len() >= 40
     })
     .await;
     w.stop(Duration::from_secs(20));
-    let got = received(&out);
+    let got = s.received();
     assert_eq!(
         got.len(),
         40,
@@ -239,31 +319,11 @@ async fn single_shard_exactly_once_checkpoint_and_resume() {
 /// the failover time with no record lost; SIGTERM of a worker hands its leases over at once.
 #[tokio::test(flavor = "multi_thread")]
 async fn two_workers_share_then_fail_over() {
-    let moto = Moto::start();
-    let (k, d) = (moto.kinesis(), moto.dynamodb());
-    let app = unique("four");
-    create_stream(&k, &app, 4).await;
-    let first = put_records(&k, &app, 0..80).await;
-    let dir = workdir();
-    let out = dir.path().join("received.tsv");
-    let mut a = start_worker(
-        dir.path(),
-        "a",
-        &properties(&moto, &app, &[("workerId", "a")]),
-        &moto,
-        &out,
-    );
-    let b = start_worker(
-        dir.path(),
-        "b",
-        &properties(&moto, &app, &[("workerId", "b")]),
-        &moto,
-        &out,
-    );
-    let owners = |rows: BTreeMap<
-        String,
-        std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>,
-    >| {
+    let s = Scene::new("four", 4).await;
+    let first = s.put(0..80).await;
+    let mut a = s.worker("a", &[]);
+    let b = s.worker("b", &[]);
+    let owners = |rows: BTreeMap<String, HashMap<String, AttributeValue>>| {
         let mut counts = BTreeMap::new();
         for r in rows.values() {
             *counts
@@ -275,7 +335,7 @@ async fn two_workers_share_then_fail_over() {
     // The steal toward 2/2 comes at the lease taker's next run, every 2 × failoverTimeMillis
     // (6 s here; measured ~6.4 s from start): three such periods at most.
     eventually(Duration::from_secs(18), "leases split 2/2", || async {
-        let c = owners(lease_rows(&d, &app).await);
+        let c = owners(s.rows().await);
         c.get("a") == Some(&2) && c.get("b") == Some(&2)
     })
     .await;
@@ -283,7 +343,7 @@ async fn two_workers_share_then_fail_over() {
         Duration::from_secs(30),
         "the first 80 records received",
         || async {
-            let got = received(&out);
+            let got = s.received();
             first
                 .iter()
                 .all(|p| got.iter().any(|g| g.1 == p.1 && g.0 == p.0))
@@ -296,20 +356,21 @@ async fn two_workers_share_then_fail_over() {
     a.wait(Duration::from_secs(5));
     // What a had checkpointed when it died (read before counting what was delivered, so that
     // every delivery counted after is one made after these checkpoints were final or read).
-    let a_checkpoints: BTreeMap<String, String> = lease_rows(&d, &app)
+    let a_checkpoints: BTreeMap<String, String> = s
+        .rows()
         .await
         .into_iter()
         .filter(|(_, row)| attr_s(row, "leaseOwner").as_deref() == Some("a"))
         .filter_map(|(key, row)| Some((key, attr_s(&row, "checkpoint")?)))
         .collect();
-    let delivered_before_kill = received(&out).len();
-    let second = put_records(&k, &app, 80..120).await;
+    let delivered_before_kill = s.received().len();
+    let second = s.put(80..120).await;
     eventually(Duration::from_secs(60), "b owns all 4 leases", || async {
-        owners(lease_rows(&d, &app).await).get("b") == Some(&4)
+        owners(s.rows().await).get("b") == Some(&4)
     })
     .await;
     eventually(Duration::from_secs(30), "every record received", || async {
-        let got = received(&out);
+        let got = s.received();
         first
             .iter()
             .chain(&second)
@@ -318,7 +379,7 @@ async fn two_workers_share_then_fail_over() {
     .await;
     // Each shard's records reached the children in order, without gaps; duplicates come only
     // from re-reading after the last checkpoint.
-    let got = received(&out);
+    let got = s.received();
     for shard in [
         "shardId-000000000000",
         "shardId-000000000001",
@@ -363,26 +424,16 @@ async fn two_workers_share_then_fail_over() {
     );
 
     // SIGTERM b with a new worker c running: c owns b's leases at once (released, not expired).
-    let c = start_worker(
-        dir.path(),
-        "c",
-        &properties(&moto, &app, &[("workerId", "c")]),
-        &moto,
-        &out,
-    );
+    let c = s.worker("c", &[]);
     let mut b = b;
     eventually(Duration::from_secs(60), "c took its share", || async {
-        owners(lease_rows(&d, &app).await)
-            .get("c")
-            .copied()
-            .unwrap_or(0)
-            >= 1
+        owners(s.rows().await).get("c").copied().unwrap_or(0) >= 1
     })
     .await;
     let signalled_at = Instant::now();
     b.signal(nix::sys::signal::Signal::SIGTERM);
     eventually(Duration::from_secs(10), "c owns all 4 leases", || async {
-        owners(lease_rows(&d, &app).await).get("c") == Some(&4)
+        owners(s.rows().await).get("c") == Some(&4)
     })
     .await;
     let took = signalled_at.elapsed();
@@ -393,18 +444,15 @@ async fn two_workers_share_then_fail_over() {
         c.log()
     );
     // Through the steals toward 2/2, the fail-over and the hand-over.
-    assert_no_record_held_twice_at_once(&out);
+    assert_no_record_held_twice_at_once(&s.out);
 }
 
 /// Rows of a KCL 3.5 single-table application that are not leases are skipped and never written.
 #[tokio::test(flavor = "multi_thread")]
 async fn kcl35_non_lease_rows_are_left_alone() {
     use aws_sdk_dynamodb::types::AttributeValue as A;
-    let moto = Moto::start();
-    let (k, d) = (moto.kinesis(), moto.dynamodb());
-    let app = unique("rows");
-    create_stream(&k, &app, 1).await;
-    put_records(&k, &app, 0..5).await;
+    let s = Scene::new("rows", 1).await;
+    s.put(0..5).await;
     // The table as a Java 3.5 leader would leave it: the leader lock and a stale worker row.
     let leader = vec![
         ("leaseKey", A::S("Leader".into())),
@@ -417,9 +465,9 @@ async fn kcl35_non_lease_rows_are_left_alone() {
         ("entityType", A::S("WORKER_METRIC_STATS".into())),
         ("lut", A::N("1700000000".into())),
     ];
-    let (_dir, mut w) = worker_on_table(&moto, &app, vec![leader, metrics], 5).await;
+    let mut w = s.worker_on_table(vec![leader, metrics], 5).await;
     w.stop(Duration::from_secs(20));
-    let rows = lease_rows(&d, &app).await;
+    let rows = s.rows().await;
     assert_eq!(
         attr_s(&rows["Leader"], "recordVersionNumber").as_deref(),
         Some("v1")
@@ -441,11 +489,8 @@ async fn kcl35_non_lease_rows_are_left_alone() {
 async fn finished_lease_of_a_shard_that_is_gone_is_deleted() {
     use aws_sdk_dynamodb::types::AttributeValue as A;
     const GONE: &str = "shardId-000000000099";
-    let moto = Moto::start();
-    let (k, d) = (moto.kinesis(), moto.dynamodb());
-    let app = unique("gone");
-    create_stream(&k, &app, 1).await;
-    let put = put_records(&k, &app, 0..5).await;
+    let s = Scene::new("gone", 1).await;
+    let put = s.put(0..5).await;
     let finished = vec![
         ("leaseKey", A::S(GONE.into())),
         ("leaseCounter", A::N("7".into())),
@@ -453,9 +498,9 @@ async fn finished_lease_of_a_shard_that_is_gone_is_deleted() {
         ("checkpointSubSequenceNumber", A::N("0".into())),
         ("ownerSwitchesSinceCheckpoint", A::N("0".into())),
     ];
-    let (_dir, mut w) = worker_on_table(&moto, &app, vec![finished], 5).await;
+    let mut w = s.worker_on_table(vec![finished], 5).await;
     eventually(Duration::from_secs(30), "the lease deleted", || async {
-        !lease_rows(&d, &app).await.contains_key(GONE)
+        !s.rows().await.contains_key(GONE)
     })
     .await;
     // Logged once DeleteItem has returned: just after the row is gone.
@@ -473,7 +518,7 @@ async fn finished_lease_of_a_shard_that_is_gone_is_deleted() {
         "{log}"
     );
     w.stop(Duration::from_secs(20));
-    let rows = lease_rows(&d, &app).await;
+    let rows = s.rows().await;
     assert_eq!(
         rows.keys().cloned().collect::<Vec<_>>(),
         [put[0].0.clone()],
@@ -483,31 +528,15 @@ async fn finished_lease_of_a_shard_that_is_gone_is_deleted() {
 
 /// LATEST starts at the tip: records put before the worker started are not delivered.
 #[tokio::test(flavor = "multi_thread")]
-async fn latest_and_at_timestamp_starts() {
-    let moto = Moto::start();
-    let (k, d) = (moto.kinesis(), moto.dynamodb());
-    // LATEST
-    let app = unique("latest");
-    create_stream(&k, &app, 1).await;
-    put_records(&k, &app, 0..5).await;
-    let dir = workdir();
-    let out = dir.path().join("latest.tsv");
-    let mut w = start_worker(
-        dir.path(),
-        "l",
-        &properties(
-            &moto,
-            &app,
-            &[("workerId", "l"), ("initialPositionInStream", "LATEST")],
-        ),
-        &moto,
-        &out,
-    );
+async fn latest_starts_at_the_tip() {
+    let s = Scene::new("latest", 1).await;
+    s.put(0..5).await;
+    let mut w = s.worker("l", &[("initialPositionInStream", "LATEST")]);
     eventually(
         Duration::from_secs(30),
         "the lease exists and is owned",
         || async {
-            lease_rows(&d, &app)
+            s.rows()
                 .await
                 .values()
                 .any(|r| attr_s(r, "leaseOwner").as_deref() == Some("l"))
@@ -520,54 +549,43 @@ async fn latest_and_at_timestamp_starts() {
     })
     .await;
     tokio::time::sleep(Duration::from_millis(600)).await; // two idle periods: the first GetRecords ran
-    let later = put_records(&k, &app, 5..8).await;
+    let later = s.put(5..8).await;
     eventually(Duration::from_secs(30), "the new records", || async {
-        received(&out).len() >= 3
+        s.received().len() >= 3
     })
     .await;
-    let got: Vec<String> = received(&out).into_iter().map(|r| r.3).collect();
+    let got: Vec<String> = s.received().into_iter().map(|r| r.3).collect();
     assert_eq!(
         got,
         later.iter().map(|r| r.2.clone()).collect::<Vec<_>>(),
         "only records put after the start"
     );
     w.stop(Duration::from_secs(20));
+}
 
-    // AT_TIMESTAMP: from a time between two batches of records.
-    let app = unique("ts");
-    create_stream(&k, &app, 1).await;
-    put_records(&k, &app, 0..3).await;
+/// AT_TIMESTAMP starts at the first record at or after the time: here one between two batches.
+#[tokio::test(flavor = "multi_thread")]
+async fn at_timestamp_starts_at_the_time() {
+    let s = Scene::new("ts", 1).await;
+    s.put(0..3).await;
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let ts = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs();
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    let after = put_records(&k, &app, 3..6).await;
-    let out = dir.path().join("ts.tsv");
-    let ts = ts.to_string();
-    let mut w = start_worker(
-        dir.path(),
-        "t",
-        &properties(
-            &moto,
-            &app,
-            &[
-                ("workerId", "t"),
-                ("initialPositionInStreamExtended", ts.as_str()),
-            ],
-        )
-        .replace("initialPositionInStream = TRIM_HORIZON\n", ""),
-        &moto,
-        &out,
-    );
+    let after = s.put(3..6).await;
+    let props = s
+        .properties("t", &[("initialPositionInStreamExtended", &ts.to_string())])
+        .replace("initialPositionInStream = TRIM_HORIZON\n", "");
+    let mut w = s.start("t", &props, &[]);
     eventually(
         Duration::from_secs(30),
         "records after the timestamp",
-        || async { received(&out).len() >= 3 },
+        || async { s.received().len() >= 3 },
     )
     .await;
-    let got: Vec<String> = received(&out).into_iter().map(|r| r.3).collect();
+    let got: Vec<String> = s.received().into_iter().map(|r| r.3).collect();
     assert_eq!(got, after.iter().map(|r| r.2.clone()).collect::<Vec<_>>());
     w.stop(Duration::from_secs(20));
 }
@@ -576,29 +594,24 @@ async fn latest_and_at_timestamp_starts() {
 /// as Java does after 20 attempts).
 #[tokio::test(flavor = "multi_thread")]
 async fn missing_stream_is_a_clear_error() {
-    let moto = Moto::start();
-    let dir = workdir();
-    let out = dir.path().join("r.tsv");
-    let mut w = start_worker(
-        dir.path(),
-        "m",
-        &properties(&moto, "no-such-stream", &[("workerId", "m")]),
-        &moto,
-        &out,
-    );
+    let s = Scene::without_stream(Moto::start(), "no-such-stream");
+    let mut w = s.worker("m", &[]);
     let code = w.wait(Duration::from_secs(60));
     assert_eq!(code, 1, "{}", w.log());
-    assert!(w.log().contains("no-such-stream"), "{}", w.log());
     let last = w.log().lines().last().unwrap_or_default().to_owned();
+    let said = format!(
+        "kcl-bridge: stream {}: not found: ResourceNotFoundException",
+        s.app
+    );
     assert!(
-        last.starts_with("kcl-bridge: stream no-such-stream: not found: ResourceNotFoundException")
+        last.starts_with(&said)
             && !last.contains("SdkBody")
             && last.matches("ResourceNotFoundException").count() == 1,
         "one clear line, no dump of the response: {last}"
     );
-    let tables = moto.dynamodb().list_tables().send().await.unwrap();
+    let tables = s.d.list_tables().send().await.unwrap();
     assert!(
-        !tables.table_names().iter().any(|t| t == "no-such-stream"),
+        !tables.table_names().iter().any(|t| t == &s.app),
         "no lease table left behind: {tables:?}"
     );
 }
@@ -608,16 +621,14 @@ async fn missing_stream_is_a_clear_error() {
 #[tokio::test(flavor = "multi_thread")]
 async fn rejected_credentials_are_a_clear_error() {
     // moto checks signatures once this many requests have gone unchecked.
-    let moto = Moto::start_with(&[("INITIAL_NO_AUTH_ACTION_COUNT", "0")]);
-    let dir = workdir();
-    let out = dir.path().join("r.tsv");
-    let secret = "wrong-secret-0123456789";
-    let mut w = start_worker_with(
-        dir.path(),
+    let s = Scene::without_stream(
+        Moto::start_with(&[("INITIAL_NO_AUTH_ACTION_COUNT", "0")]),
         "creds",
-        &properties(&moto, "creds", &[("workerId", "creds")]),
-        &moto,
-        &out,
+    );
+    let secret = "wrong-secret-0123456789";
+    let mut w = s.start(
+        "creds",
+        &s.properties("creds", &[]),
         &[
             ("AWS_ACCESS_KEY_ID", std::ffi::OsStr::new("AKIDNOTAREALKEY")),
             ("AWS_SECRET_ACCESS_KEY", std::ffi::OsStr::new(secret)),
@@ -647,29 +658,17 @@ async fn rejected_credentials_are_a_clear_error() {
 /// on (a throttle proves the request was read and signed right).
 #[tokio::test(flavor = "multi_thread")]
 async fn throttled_reads_back_off_and_lose_nothing() {
-    let moto = Moto::start();
+    let s = Scene::new("throttled", 1).await;
     let proxy = crate::proxy::ForwardProxy::start();
-    let k = moto.kinesis();
-    let app = unique("throttled");
-    create_stream(&k, &app, 1).await;
-    let put = put_records(&k, &app, 0..3).await;
+    let put = s.put(0..3).await;
     proxy.fail(
         "Kinesis_20131202.GetRecords",
         "ProvisionedThroughputExceededException",
         4,
     );
-    let dir = workdir();
-    let out = dir.path().join("received.tsv");
-    let mut w = start_worker_with(
-        dir.path(),
-        "t",
-        &properties(&moto, &app, &[("workerId", "t")]),
-        &moto,
-        &out,
-        &proxy.env(),
-    );
+    let mut w = s.start("t", &s.properties("t", &[]), &proxy.env());
     eventually(Duration::from_secs(30), "3 records", || async {
-        received(&out).len() >= 3
+        s.received().len() >= 3
     })
     .await;
     w.stop(Duration::from_secs(20));
@@ -684,7 +683,7 @@ async fn throttled_reads_back_off_and_lose_nothing() {
         "{log}"
     );
     assert!(!log.contains("succeeded through the SDK"), "{log}");
-    let got: Vec<String> = received(&out).into_iter().map(|g| g.1).collect();
+    let got: Vec<String> = s.received().into_iter().map(|g| g.1).collect();
     let want: Vec<String> = put.iter().map(|p| p.1.clone()).collect();
     assert_eq!(got, want, "every record once, in order");
     let throttled_then_read = proxy
@@ -701,23 +700,11 @@ async fn throttled_reads_back_off_and_lose_nothing() {
 /// as the test proxy read them.
 #[tokio::test(flavor = "multi_thread")]
 async fn near_the_tip_reads_slow_down_to_the_reduced_tps_threshold() {
-    let moto = Moto::start();
+    let s = Scene::new("reduced", 1).await;
     let proxy = crate::proxy::ForwardProxy::start();
-    let k = moto.kinesis();
-    let app = unique("reduced");
-    create_stream(&k, &app, 1).await;
-    let put = put_records(&k, &app, 0..3).await;
-    let dir = workdir();
-    let out = dir.path().join("received.tsv");
-    let props = properties(
-        &moto,
-        &app,
-        &[
-            ("workerId", "r"),
-            ("millisBehindLatestThresholdForReducedTps", "2000"),
-        ],
-    );
-    let mut w = start_worker_with(dir.path(), "r", &props, &moto, &out, &proxy.env());
+    let put = s.put(0..3).await;
+    let props = s.properties("r", &[("millisBehindLatestThresholdForReducedTps", "2000")]);
+    let mut w = s.start("r", &props, &proxy.env());
     let get_records = || -> Vec<Instant> {
         proxy
             .requests()
@@ -730,13 +717,13 @@ async fn near_the_tip_reads_slow_down_to_the_reduced_tps_threshold() {
         get_records().len() >= 5
     })
     .await;
-    let more = put_records(&k, &app, 3..5).await;
+    let more = s.put(3..5).await;
     eventually(Duration::from_secs(30), "every record", || async {
-        received(&out).len() >= 5
+        s.received().len() >= 5
     })
     .await;
     w.stop(Duration::from_secs(20));
-    let got: Vec<String> = received(&out).into_iter().map(|g| g.1).collect();
+    let got: Vec<String> = s.received().into_iter().map(|g| g.1).collect();
     let want: Vec<String> = put.iter().chain(&more).map(|p| p.1.clone()).collect();
     assert_eq!(got, want, "every record once, in order");
     // Every response said the shard is at the tip, so no call follows the one before sooner
@@ -761,18 +748,12 @@ async fn near_the_tip_reads_slow_down_to_the_reduced_tps_threshold() {
 /// every one arrives once, in order, and the lease stays the worker's.
 #[tokio::test(flavor = "multi_thread")]
 async fn slow_renewals_hold_batches_until_the_lease_is_confirmed() {
-    let moto = Moto::start();
+    let s = Scene::new("slowrenew", 1).await;
     let proxy = crate::proxy::ForwardProxy::start();
-    let (k, d) = (moto.kinesis(), moto.dynamodb());
-    let app = unique("slowrenew");
-    create_stream(&k, &app, 1).await;
     proxy.slow_down("DynamoDB_20120810.UpdateItem", Duration::from_millis(1500));
-    let dir = workdir();
-    let out = dir.path().join("received.tsv");
-    let props = properties(&moto, &app, &[("workerId", "s")]);
     let mut env = proxy.env().to_vec();
     env.push(("KCLB_SCENARIO", std::ffi::OsStr::new("no-checkpoint")));
-    let mut w = start_worker_with(dir.path(), "s", &props, &moto, &out, &env);
+    let mut w = s.start("s", &s.properties("s", &[]), &env);
     eventually(
         Duration::from_secs(30),
         "the shard's lease taken",
@@ -781,11 +762,11 @@ async fn slow_renewals_hold_batches_until_the_lease_is_confirmed() {
     .await;
     let mut put = Vec::new();
     for i in 0..20 {
-        put.extend(put_records(&k, &app, i..i + 1).await);
+        put.extend(s.put(i..i + 1).await);
         tokio::time::sleep(Duration::from_millis(250)).await; // pacing the producer, not a wait
     }
     eventually(Duration::from_secs(60), "every record", || async {
-        received(&out).len() >= put.len()
+        s.received().len() >= put.len()
     })
     .await;
     let log = w.log();
@@ -794,11 +775,11 @@ async fn slow_renewals_hold_batches_until_the_lease_is_confirmed() {
         "{log}"
     );
     assert_eq!(
-        attr_s(&lease_rows(&d, &app).await[&put[0].0], "leaseOwner").as_deref(),
+        attr_s(&s.rows().await[&put[0].0], "leaseOwner").as_deref(),
         Some("s")
     );
     w.stop(Duration::from_secs(30));
-    let got: Vec<String> = received(&out).into_iter().map(|g| g.1).collect();
+    let got: Vec<String> = s.received().into_iter().map(|g| g.1).collect();
     let want: Vec<String> = put.iter().map(|p| p.1.clone()).collect();
     assert_eq!(got, want, "every record once, in order");
 }
@@ -808,27 +789,15 @@ async fn slow_renewals_hold_batches_until_the_lease_is_confirmed() {
 /// and the worker exits 0.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_grace_period_bounds_a_slow_shutdown() {
-    let moto = Moto::start();
-    let (k, d) = (moto.kinesis(), moto.dynamodb());
-    let app = unique("grace");
-    create_stream(&k, &app, 1).await;
-    put_records(&k, &app, 0..3).await;
-    let dir = workdir();
-    let out = dir.path().join("received.tsv");
-    let mut w = start_worker_with(
-        dir.path(),
+    let s = Scene::new("grace", 1).await;
+    s.put(0..3).await;
+    let mut w = s.start(
         "g",
-        &properties(
-            &moto,
-            &app,
-            &[("workerId", "g"), ("shutdownGraceMillis", "1500")],
-        ),
-        &moto,
-        &out,
+        &s.properties("g", &[("shutdownGraceMillis", "1500")]),
         &[("KCLB_SCENARIO", std::ffi::OsStr::new("slow-shutdown"))],
     );
     eventually(Duration::from_secs(30), "3 records", || async {
-        received(&out).len() >= 3
+        s.received().len() >= 3
     })
     .await;
     let child = w
@@ -850,7 +819,7 @@ async fn the_grace_period_bounds_a_slow_shutdown() {
         took < Duration::from_secs(10),
         "exited {took:?} after SIGTERM, not after the child's 60 s"
     );
-    let rows = lease_rows(&d, &app).await;
+    let rows = s.rows().await;
     assert_eq!(
         attr_s(&rows["shardId-000000000000"], "leaseOwner"),
         None,
@@ -876,34 +845,16 @@ async fn the_grace_period_bounds_a_slow_shutdown() {
 /// the child too, with millisBehindLatest.
 #[tokio::test(flavor = "multi_thread")]
 async fn empty_batches_reach_the_child_when_asked_for() {
-    let moto = Moto::start();
-    let k = moto.kinesis();
-    let app = unique("empty");
-    create_stream(&k, &app, 1).await;
-    put_records(&k, &app, 0..2).await;
-    let dir = workdir();
-    let out = dir.path().join("received.tsv");
-    let mut w = start_worker(
-        dir.path(),
-        "e",
-        &properties(
-            &moto,
-            &app,
-            &[
-                ("workerId", "e"),
-                ("callProcessRecordsEvenForEmptyRecordList", "true"),
-            ],
-        ),
-        &moto,
-        &out,
-    );
+    let s = Scene::new("empty", 1).await;
+    s.put(0..2).await;
+    let mut w = s.worker("e", &[("callProcessRecordsEvenForEmptyRecordList", "true")]);
     eventually(
         Duration::from_secs(30),
         "two empty batches after the records",
         || async { w.log().matches(": 0 records, millisBehindLatest ").count() >= 2 },
     )
     .await;
-    assert_eq!(received(&out).len(), 2);
+    assert_eq!(s.received().len(), 2);
     w.stop(Duration::from_secs(20));
 }
 
@@ -914,27 +865,16 @@ async fn empty_batches_reach_the_child_when_asked_for() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_lease_taken_away_ends_the_child_and_its_checkpoints() {
     use aws_sdk_dynamodb::types::AttributeValue as A;
-    let moto = Moto::start();
-    let (k, d) = (moto.kinesis(), moto.dynamodb());
-    let app = unique("stolen");
-    create_stream(&k, &app, 1).await;
-    let first = put_records(&k, &app, 0..5).await;
-    let dir = workdir();
-    let out = dir.path().join("received.tsv");
-    let mut w = start_worker(
-        dir.path(),
-        "w",
-        &properties(&moto, &app, &[("workerId", "w")]),
-        &moto,
-        &out,
-    );
+    let s = Scene::new("stolen", 1).await;
+    let first = s.put(0..5).await;
+    let mut w = s.worker("w", &[]);
     const SHARD: &str = "shardId-000000000000";
     let last = first.last().unwrap().1.clone();
     eventually(
         Duration::from_secs(30),
         "the first 5 records checkpointed",
         || async {
-            let rows = lease_rows(&d, &app).await;
+            let rows = s.rows().await;
             rows.get(SHARD)
                 .and_then(|r| attr_s(r, "checkpoint"))
                 .as_deref()
@@ -944,10 +884,10 @@ async fn a_lease_taken_away_ends_the_child_and_its_checkpoints() {
     .await;
 
     // Another worker takes the lease: owner and counter change, as a take does.
-    let row = lease_rows(&d, &app).await[SHARD].clone();
+    let row = s.rows().await[SHARD].clone();
     let counter: u64 = row["leaseCounter"].as_n().unwrap().parse().unwrap();
-    d.update_item()
-        .table_name(&app)
+    s.d.update_item()
+        .table_name(&s.app)
         .key("leaseKey", A::S(SHARD.into()))
         .update_expression("SET leaseOwner = :thief, leaseCounter = :next")
         .condition_expression("leaseCounter = :c")
@@ -957,7 +897,7 @@ async fn a_lease_taken_away_ends_the_child_and_its_checkpoints() {
         .send()
         .await
         .unwrap();
-    let stolen_at = received(&out).len();
+    let stolen_at = s.received().len();
     eventually(
         Duration::from_secs(15),
         "the child told its lease is lost",
@@ -973,11 +913,11 @@ async fn a_lease_taken_away_ends_the_child_and_its_checkpoints() {
     );
     // Records that arrive now are not read, and nothing is checkpointed, for as long as the
     // thief holds the lease (watched until the worker takes it back).
-    let second = put_records(&k, &app, 5..8).await;
+    let second = s.put(5..8).await;
     let mut watched = 0;
     loop {
-        let delivered = received(&out).len();
-        let row = lease_rows(&d, &app).await[SHARD].clone();
+        let delivered = s.received().len();
+        let row = s.rows().await[SHARD].clone();
         if attr_s(&row, "leaseOwner").as_deref() != Some("thief") {
             break;
         }
@@ -998,14 +938,14 @@ async fn a_lease_taken_away_ends_the_child_and_its_checkpoints() {
         Duration::from_secs(30),
         "the new records after the take-back",
         || async {
-            let got = received(&out);
+            let got = s.received();
             second.iter().all(|p| got.iter().any(|g| g.1 == p.1))
         },
     )
     .await;
-    let rows = lease_rows(&d, &app).await;
+    let rows = s.rows().await;
     assert_eq!(attr_s(&rows[SHARD], "leaseOwner").as_deref(), Some("w"));
-    let got = received(&out);
+    let got = s.received();
     assert!(
         got[stolen_at..]
             .iter()
@@ -1023,21 +963,16 @@ async fn a_lease_taken_away_ends_the_child_and_its_checkpoints() {
 /// hold them at the gate at the same time.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_stolen_lease_starts_only_after_its_old_owner_let_go() {
-    let moto = Moto::start();
-    let (k, d) = (moto.kinesis(), moto.dynamodb());
-    let app = unique("handover");
-    create_stream(&k, &app, 2).await;
-    let put = put_records(&k, &app, 0..20).await;
-    let dir = workdir();
-    let out = dir.path().join("received.tsv");
-    let gate = dir.path().join("gate");
+    let s = Scene::new("handover", 2).await;
+    let put = s.put(0..20).await;
+    let gate = s.dir.path().join("gate");
     let env = [("KCLB_GATE", gate.as_os_str())];
     // Renewals every 2 s and a 6 s wait leave the test seconds to open the gate in between.
     let props = |me: &str| {
-        properties(&moto, &app, &[("workerId", me)])
+        s.properties(me, &[])
             .replace("failoverTimeMillis = 3000", "failoverTimeMillis = 6000")
     };
-    let mut a = start_worker_with(dir.path(), "a", &props("a"), &moto, &out, &env);
+    let mut a = s.start("a", &props("a"), &env);
     eventually(
         Duration::from_secs(30),
         "both of a's children holding their first batch",
@@ -1047,14 +982,15 @@ async fn a_stolen_lease_starts_only_after_its_old_owner_let_go() {
         },
     )
     .await;
-    let mut b = start_worker_with(dir.path(), "b", &props("b"), &moto, &out, &env);
+    let mut b = s.start("b", &props("b"), &env);
     eventually(
         Duration::from_secs(30),
         "a told that b took one of its leases",
         || async { a.log().contains("lease lost: another worker changed it") },
     )
     .await;
-    let stolen: Vec<String> = lease_rows(&d, &app)
+    let stolen: Vec<String> = s
+        .rows()
         .await
         .into_iter()
         .filter(|(_, row)| attr_s(row, "leaseOwner").as_deref() == Some("b"))
@@ -1063,7 +999,7 @@ async fn a_stolen_lease_starts_only_after_its_old_owner_let_go() {
     assert_eq!(stolen.len(), 1, "b stole one lease: {stolen:?}");
     std::fs::write(&gate, b"").unwrap();
     eventually(Duration::from_secs(30), "every record received", || async {
-        let got = received(&out);
+        let got = s.received();
         put.iter().all(|p| got.iter().any(|g| g.1 == p.1))
     })
     .await;
@@ -1071,18 +1007,18 @@ async fn a_stolen_lease_starts_only_after_its_old_owner_let_go() {
         Duration::from_secs(30),
         "b's child given the stolen shard's records",
         || async {
-            batches(&out)
+            batches(&s.out)
                 .iter()
                 .any(|x| x.worker == "b" && x.shard == stolen[0])
         },
     )
     .await;
-    let shared = assert_no_record_held_twice_at_once(&out);
+    let shared = assert_no_record_held_twice_at_once(&s.out);
     // a could not checkpoint the stolen shard's batch, so b delivered the same records again.
     assert!(
         shared >= 1,
         "b re-delivered a's uncheckpointed batch: {:?}",
-        batches(&out)
+        batches(&s.out)
     );
     assert!(
         b.log()
@@ -1170,11 +1106,8 @@ async fn conditional_writes_tell_a_retry_that_succeeded_from_a_lost_lease() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_multi_stream_lease_table_is_refused() {
     use aws_sdk_dynamodb::types::AttributeValue as A;
-    let moto = Moto::start();
-    let (k, d) = (moto.kinesis(), moto.dynamodb());
-    let app = unique("multi");
-    create_stream(&k, &app, 1).await;
-    let key = format!("123456789012:{app}:1700000000:shardId-000000000000");
+    let s = Scene::new("multi", 1).await;
+    let key = format!("123456789012:{}:1700000000:shardId-000000000000", s.app);
     let multi = vec![
         ("leaseKey", A::S(key.clone())),
         ("leaseCounter", A::N("3".into())),
@@ -1182,65 +1115,41 @@ async fn a_multi_stream_lease_table_is_refused() {
         ("checkpoint", A::S("TRIM_HORIZON".into())),
         ("checkpointSubSequenceNumber", A::N("0".into())),
         ("ownerSwitchesSinceCheckpoint", A::N("0".into())),
-        ("streamName", A::S(format!("123456789012:{app}:1700000000"))),
+        (
+            "streamName",
+            A::S(format!("123456789012:{}:1700000000", s.app)),
+        ),
         ("shardId", A::S("shardId-000000000000".into())),
     ];
-    create_lease_table_with(&d, &app, vec![multi]).await;
-    let before = lease_rows(&d, &app).await;
-    let dir = workdir();
-    let out = dir.path().join("r.tsv");
-    let mut w = start_worker(
-        dir.path(),
-        "m",
-        &properties(&moto, &app, &[("workerId", "m")]),
-        &moto,
-        &out,
-    );
+    create_lease_table_with(&s.d, &s.app, vec![multi]).await;
+    let before = s.rows().await;
+    let mut w = s.worker("m", &[]);
     assert_eq!(w.wait(Duration::from_secs(60)), 1, "{}", w.log());
     let log = w.log();
     assert!(
         log.contains("multi-stream leases") && log.contains(&key),
         "{log}"
     );
-    assert_eq!(
-        lease_rows(&d, &app).await,
-        before,
-        "the table was left as it was"
-    );
+    assert_eq!(s.rows().await, before, "the table was left as it was");
 }
 
 /// `leaseTablePitrEnabled = true`: point-in-time recovery is switched on for the lease table
 /// kcl-bridge creates.
 #[tokio::test(flavor = "multi_thread")]
 async fn point_in_time_recovery_on_the_table_kcl_bridge_creates() {
-    let moto = Moto::start();
-    let (k, d) = (moto.kinesis(), moto.dynamodb());
-    let app = unique("pitr");
-    create_stream(&k, &app, 1).await;
-    put_records(&k, &app, 0..2).await;
-    let dir = workdir();
-    let out = dir.path().join("r.tsv");
-    let mut w = start_worker(
-        dir.path(),
-        "p",
-        &properties(
-            &moto,
-            &app,
-            &[("workerId", "p"), ("leaseTablePitrEnabled", "true")],
-        ),
-        &moto,
-        &out,
-    );
+    let s = Scene::new("pitr", 1).await;
+    s.put(0..2).await;
+    let mut w = s.worker("p", &[("leaseTablePitrEnabled", "true")]);
     eventually(Duration::from_secs(30), "2 records received", || async {
-        received(&out).len() >= 2
+        s.received().len() >= 2
     })
     .await;
-    let backups = d
-        .describe_continuous_backups()
-        .table_name(&app)
-        .send()
-        .await
-        .unwrap();
+    let backups =
+        s.d.describe_continuous_backups()
+            .table_name(&s.app)
+            .send()
+            .await
+            .unwrap();
     let status = backups
         .continuous_backups_description()
         .and_then(|c| c.point_in_time_recovery_description())
@@ -1257,10 +1166,7 @@ async fn point_in_time_recovery_on_the_table_kcl_bridge_creates() {
 async fn kpl_aggregates() {
     use aws_sdk_dynamodb::types::AttributeValue as A;
     use kcl_bridge::retrieval::kpl::{encode_aggregate, SubRecord};
-    let moto = Moto::start();
-    let (k, d) = (moto.kinesis(), moto.dynamodb());
-    let app = unique("kpl");
-    create_stream(&k, &app, 2).await;
+    let s = Scene::new("kpl", 2).await;
     let shard0_key = "12345"; // well inside shard 0's half of the hash-key space
     let shard1_key = (u128::MAX - 12345).to_string(); // inside shard 1's half
     let sub = |pk: &str, ehk: &str, data: &str| SubRecord {
@@ -1269,8 +1175,7 @@ async fn kpl_aggregates() {
         data: data.as_bytes().to_vec(),
     };
     let put = |bytes: Vec<u8>| {
-        let k = k.clone();
-        let app = app.clone();
+        let (k, app) = (s.k.clone(), s.app.clone());
         async move {
             let r = k
                 .put_record()
@@ -1302,12 +1207,10 @@ async fn kpl_aggregates() {
     ]))
     .await;
 
-    let dir = workdir();
-    let out = dir.path().join("received.tsv");
-    let props = properties(&moto, &app, &[("workerId", "w")]);
-    let mut w = start_worker(dir.path(), "w", &props, &moto, &out);
+    let props = s.properties("w", &[]);
+    let mut w = s.start("w", &props, &[]);
     eventually(Duration::from_secs(30), "6 records on shard 0", || async {
-        received(&out)
+        s.received()
             .iter()
             .filter(|r| r.0 == "shardId-000000000000")
             .count()
@@ -1315,7 +1218,8 @@ async fn kpl_aggregates() {
     })
     .await;
     w.stop(Duration::from_secs(20));
-    let got: Vec<(String, u64, String)> = received(&out)
+    let got: Vec<(String, u64, String)> = s
+        .received()
         .into_iter()
         .filter(|r| r.0 == "shardId-000000000000")
         .map(|r| (r.1, r.2, r.3))
@@ -1343,8 +1247,8 @@ async fn kpl_aggregates() {
     );
 
     // A checkpoint inside aggregate A, as a Java worker writes it: resume at its sub-record 2.
-    d.update_item()
-        .table_name(&app)
+    s.d.update_item()
+        .table_name(&s.app)
         .key("leaseKey", A::S("shardId-000000000000".into()))
         .update_expression("SET checkpoint = :c, checkpointSubSequenceNumber = :s")
         .expression_attribute_values(":c", A::S(seq_a.clone()))
@@ -1352,13 +1256,13 @@ async fn kpl_aggregates() {
         .send()
         .await
         .unwrap();
-    std::fs::remove_file(&out).unwrap();
-    let mut w = start_worker(dir.path(), "w2", &props, &moto, &out);
+    std::fs::remove_file(&s.out).unwrap();
+    let mut w = s.start("w2", &props, &[]);
     eventually(
         Duration::from_secs(30),
         "4 records after the mid-aggregate checkpoint",
         || async {
-            received(&out)
+            s.received()
                 .iter()
                 .filter(|r| r.0 == "shardId-000000000000")
                 .count()
@@ -1367,7 +1271,8 @@ async fn kpl_aggregates() {
     )
     .await;
     w.stop(Duration::from_secs(20));
-    let got: Vec<(String, u64)> = received(&out)
+    let got: Vec<(String, u64)> = s
+        .received()
         .into_iter()
         .filter(|r| r.0 == "shardId-000000000000")
         .map(|r| (r.1, r.2))
@@ -1450,11 +1355,8 @@ async fn kclpy_sample_properties_with_endpoint_keys() {
 #[tokio::test(flavor = "multi_thread")]
 async fn java_3x_application_guard() {
     use aws_sdk_dynamodb::types::AttributeValue as A;
-    let moto = Moto::start();
-    let (k, d) = (moto.kinesis(), moto.dynamodb());
-    let app = unique("v3");
-    create_stream(&k, &app, 1).await;
-    put_records(&k, &app, 0..5).await;
+    let s = Scene::new("v3", 1).await;
+    s.put(0..5).await;
     let rows: Vec<Vec<(&str, A)>> = vec![
         vec![
             ("leaseKey", A::S("Migration3.0".into())),
@@ -1476,11 +1378,11 @@ async fn java_3x_application_guard() {
             ("entityType", A::S("LEASE".into())),
         ],
     ];
-    create_lease_table_with(&d, &app, rows).await;
+    create_lease_table_with(&s.d, &s.app, rows).await;
     // A live Java worker: its row changes every 200 ms (reporting period 500 ms below).
     let live = tokio_util::sync::CancellationToken::new();
     let heartbeat = {
-        let (d, app, live) = (d.clone(), app.clone(), live.clone());
+        let (d, app, live) = (s.d.clone(), s.app.clone(), live.clone());
         tokio::spawn(async move {
             let mut lut = 2;
             while !live.is_cancelled() {
@@ -1497,17 +1399,8 @@ async fn java_3x_application_guard() {
             }
         })
     };
-    let dir = workdir();
-    let out = dir.path().join("received.tsv");
-    let props = properties(
-        &moto,
-        &app,
-        &[
-            ("workerId", "rust-1"),
-            ("workerMetricsReporterFreqInMillis", "500"),
-        ],
-    );
-    let mut w = start_worker(dir.path(), "live", &props, &moto, &out);
+    let props = s.properties("rust-1", &[("workerMetricsReporterFreqInMillis", "500")]);
+    let mut w = s.start("live", &props, &[]);
     let code = w.wait(Duration::from_secs(30));
     let log = w.log();
     assert_eq!(code, 1, "{log}");
@@ -1517,22 +1410,22 @@ async fn java_3x_application_guard() {
             && log.contains("COMPATIBLE_WITH_2X"),
         "{log}"
     );
-    let rows = lease_rows(&d, &app).await;
+    let rows = s.rows().await;
     assert_eq!(
         attr_s(&rows["shardId-000000000000"], "leaseOwner").as_deref(),
         Some("java-1"),
         "took nothing"
     );
-    assert!(received(&out).is_empty());
+    assert!(s.received().is_empty());
 
     // The Java worker stops: its row and lease freeze. kcl-bridge takes over.
     live.cancel();
     heartbeat.await.unwrap();
-    let mut w = start_worker(dir.path(), "stopped", &props, &moto, &out);
+    let mut w = s.start("stopped", &props, &[]);
     eventually(
         Duration::from_secs(60),
         "5 records after the take-over",
-        || async { received(&out).len() >= 5 },
+        || async { s.received().len() >= 5 },
     )
     .await;
     assert!(
@@ -1541,14 +1434,12 @@ async fn java_3x_application_guard() {
         w.log()
     );
     w.stop(Duration::from_secs(20));
-    assert_eq!(rows_owner(&d, &app).await, None, "released on shutdown");
-}
-
-async fn rows_owner(d: &aws_sdk_dynamodb::Client, app: &str) -> Option<String> {
-    attr_s(
-        &lease_rows(d, app).await["shardId-000000000000"],
-        "leaseOwner",
-    )
+    let rows = s.rows().await;
+    assert_eq!(
+        attr_s(&rows["shardId-000000000000"], "leaseOwner"),
+        None,
+        "released on shutdown"
+    );
 }
 
 /// A crashing child is restarted from the last checkpoint (the lease is kept) and only its own
@@ -1558,13 +1449,10 @@ async fn rows_owner(d: &aws_sdk_dynamodb::Client, app: &str) -> Option<String> {
 async fn crashing_child_is_restarted_from_the_checkpoint() {
     const HEALTHY: &str = "shardId-000000000000";
     const CRASHING: &str = "shardId-000000000001";
-    let moto = Moto::start();
-    let (k, d) = (moto.kinesis(), moto.dynamodb());
-    let app = unique("crash");
-    create_stream(&k, &app, 2).await;
+    let s = Scene::new("crash", 2).await;
     // Few records: after each restart the first batch is one record (the checkpointed one is
     // re-read and filtered out) and the second crashes, so each crash moves on by one record.
-    let put = put_records(&k, &app, 0..8).await;
+    let put = s.put(0..8).await;
     let per_shard = |shard: &str| -> Vec<String> {
         put.iter()
             .filter(|p| p.0 == shard)
@@ -1575,24 +1463,14 @@ async fn crashing_child_is_restarted_from_the_checkpoint() {
         per_shard(CRASHING).len() >= 4 && per_shard(HEALTHY).len() >= 2,
         "{put:?}"
     );
-    let dir = workdir();
-    let out = dir.path().join("received.tsv");
     // The kclpy app in scenario "crash" exits (status 3) on its second batch, every time, before
     // writing anything: here only in the child of CRASHING.
-    let mut w = start_worker_with(
-        dir.path(),
+    let mut w = s.start(
         "w",
-        &properties(
-            &moto,
-            &app,
-            &[
-                ("workerId", "w"),
-                ("maxRecords", "2"),
-                ("taskBackoffTimeMillis", "200"),
-            ],
+        &s.properties(
+            "w",
+            &[("maxRecords", "2"), ("taskBackoffTimeMillis", "200")],
         ),
-        &moto,
-        &out,
         &[
             ("KCLB_SCENARIO", std::ffi::OsStr::new("crash")),
             ("KCLB_SCENARIO_SHARD", std::ffi::OsStr::new(CRASHING)),
@@ -1600,10 +1478,9 @@ async fn crashing_child_is_restarted_from_the_checkpoint() {
     );
     let done = |shard: &'static str| {
         let last = per_shard(shard).last().unwrap().clone();
-        let d = d.clone();
-        let app = app.clone();
+        let s = &s;
         async move {
-            lease_rows(&d, &app)
+            s.rows()
                 .await
                 .get(shard)
                 .and_then(|r| attr_s(r, "checkpoint"))
@@ -1636,7 +1513,7 @@ async fn crashing_child_is_restarted_from_the_checkpoint() {
     );
     // Every record of each shard exactly once, in order: nothing lost, and the crashed batches
     // (never acknowledged) read again rather than skipped.
-    let got = received(&out);
+    let got = s.received();
     for shard in [HEALTHY, CRASHING] {
         let seqs: Vec<String> = got
             .iter()
@@ -1646,19 +1523,6 @@ async fn crashing_child_is_restarted_from_the_checkpoint() {
         assert_eq!(seqs, per_shard(shard), "{shard}");
     }
     w.stop(Duration::from_secs(20));
-}
-
-/// Properties with Kinesis on ferrokinesis and DynamoDB on moto.
-fn split_properties(
-    moto: &Moto,
-    ferro: &crate::emulator::Ferro,
-    app: &str,
-    extra: &[(&str, &str)],
-) -> String {
-    properties(moto, app, extra).replace(
-        &format!("kinesisEndpoint = {}\n", moto.endpoint),
-        &format!("kinesisEndpoint = {}\n", ferro.endpoint),
-    )
 }
 
 /// The line index in `received` of every record of `shard`.
@@ -1676,51 +1540,31 @@ fn positions(got: &[(String, String, u64, String)], shard: &str) -> Vec<usize> {
 /// (`cleanupLeasesUponShardCompletion = false`) so that their rows can be read at any point.
 #[tokio::test(flavor = "multi_thread")]
 async fn split_and_merge() {
-    use crate::emulator::Ferro;
-    let moto = Moto::start();
-    let ferro = Ferro::start(None).await;
-    let (k, d) = (ferro.kinesis(), moto.dynamodb());
-    let app = unique("reshard");
-    create_stream(&k, &app, 1).await;
-    let mut put = put_records(&k, &app, 0..10).await;
-    let dir = workdir();
-    let out = dir.path().join("received.tsv");
-    let mut w = start_worker(
-        dir.path(),
-        "w",
-        &split_properties(
-            &moto,
-            &ferro,
-            &app,
-            &[
-                ("workerId", "w"),
-                ("cleanupLeasesUponShardCompletion", "false"),
-            ],
-        ),
-        &moto,
-        &out,
-    );
+    let s = Scene::with_ferro("reshard", 1, None).await;
+    let k = &s.k;
+    let mut put = s.put(0..10).await;
+    let mut w = s.worker("w", &[("cleanupLeasesUponShardCompletion", "false")]);
     eventually(Duration::from_secs(30), "10 records", || async {
-        received(&out).len() >= 10
+        s.received().len() >= 10
     })
     .await;
 
     k.split_shard()
-        .stream_name(&app)
+        .stream_name(&s.app)
         .shard_to_split("shardId-000000000000")
         .new_starting_hash_key((1u128 << 127).to_string())
         .send()
         .await
         .unwrap();
-    wait_open_shards(&k, &app, 2).await;
-    put.extend(put_records(&k, &app, 10..30).await);
+    wait_open_shards(k, &s.app, 2).await;
+    put.extend(s.put(10..30).await);
     eventually(
         Duration::from_secs(60),
         "30 records after the split",
-        || async { received(&out).len() >= 30 },
+        || async { s.received().len() >= 30 },
     )
     .await;
-    let rows = lease_rows(&d, &app).await;
+    let rows = s.rows().await;
     assert_eq!(
         attr_s(&rows["shardId-000000000000"], "checkpoint").as_deref(),
         Some("SHARD_END"),
@@ -1749,7 +1593,7 @@ async fn split_and_merge() {
             "child lease {c}"
         );
     }
-    let got = received(&out);
+    let got = s.received();
     let parent_last = *positions(&got, "shardId-000000000000").last().unwrap();
     for c in &child_ids {
         assert!(
@@ -1760,24 +1604,24 @@ async fn split_and_merge() {
 
     // Merge the two children.
     k.merge_shards()
-        .stream_name(&app)
+        .stream_name(&s.app)
         .shard_to_merge(&child_ids[0])
         .adjacent_shard_to_merge(&child_ids[1])
         .send()
         .await
         .unwrap();
-    wait_open_shards(&k, &app, 1).await;
-    let merged = put_records(&k, &app, 30..40).await;
+    wait_open_shards(k, &s.app, 1).await;
+    let merged = s.put(30..40).await;
     put.extend(merged.clone());
     eventually(
         Duration::from_secs(60),
         "40 records after the merge",
-        || async { received(&out).len() >= 40 },
+        || async { s.received().len() >= 40 },
     )
     .await;
     let merged_id = merged[0].0.clone();
     assert!(merged.iter().all(|m| m.0 == merged_id));
-    let rows = lease_rows(&d, &app).await;
+    let rows = s.rows().await;
     let mut parents = rows[&merged_id]
         .get("parentShardId")
         .and_then(|v| v.as_ss().ok())
@@ -1791,7 +1635,7 @@ async fn split_and_merge() {
     for c in &child_ids {
         assert_eq!(attr_s(&rows[c], "checkpoint").as_deref(), Some("SHARD_END"));
     }
-    let got = received(&out);
+    let got = s.received();
     let first_merged = positions(&got, &merged_id)[0];
     for c in &child_ids {
         assert!(
@@ -1816,23 +1660,18 @@ async fn split_and_merge() {
 /// (§5 Rec.), and the child's records follow the leased parent's.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_merge_parent_without_a_lease_is_named() {
-    use crate::emulator::Ferro;
     use aws_sdk_dynamodb::types::AttributeValue as A;
-    let moto = Moto::start();
-    let ferro = Ferro::start(None).await;
-    let k = ferro.kinesis();
-    let app = unique("halfmerge");
-    create_stream(&k, &app, 2).await;
-    let before = put_records(&k, &app, 0..10).await;
-    k.merge_shards()
-        .stream_name(&app)
+    let s = Scene::with_ferro("halfmerge", 2, None).await;
+    let before = s.put(0..10).await;
+    s.k.merge_shards()
+        .stream_name(&s.app)
         .shard_to_merge("shardId-000000000000")
         .adjacent_shard_to_merge("shardId-000000000001")
         .send()
         .await
         .unwrap();
-    wait_open_shards(&k, &app, 1).await;
-    let after = put_records(&k, &app, 10..15).await;
+    wait_open_shards(&s.k, &s.app, 1).await;
+    let after = s.put(10..15).await;
     let merged = after[0].0.clone();
     let leased = vec![
         ("leaseKey", A::S("shardId-000000000000".into())),
@@ -1841,24 +1680,13 @@ async fn a_merge_parent_without_a_lease_is_named() {
         ("checkpointSubSequenceNumber", A::N("0".into())),
         ("ownerSwitchesSinceCheckpoint", A::N("0".into())),
     ];
-    create_lease_table_with(&moto.dynamodb(), &app, vec![leased]).await;
-    let dir = workdir();
-    let out = dir.path().join("received.tsv");
-    let mut w = start_worker(
-        dir.path(),
+    create_lease_table_with(&s.d, &s.app, vec![leased]).await;
+    let mut w = s.worker(
         "w",
-        &split_properties(
-            &moto,
-            &ferro,
-            &app,
-            &[
-                ("workerId", "w"),
-                ("skipShardSyncAtWorkerInitializationIfLeasesExist", "true"),
-                ("shardSyncIntervalMillis", "600000"),
-            ],
-        ),
-        &moto,
-        &out,
+        &[
+            ("skipShardSyncAtWorkerInitializationIfLeasesExist", "true"),
+            ("shardSyncIntervalMillis", "600000"),
+        ],
     );
     let from_leased = before
         .iter()
@@ -1867,7 +1695,7 @@ async fn a_merge_parent_without_a_lease_is_named() {
     eventually(
         Duration::from_secs(60),
         "the leased parent's and the merged shard's records",
-        || async { received(&out).len() >= from_leased + after.len() },
+        || async { s.received().len() >= from_leased + after.len() },
     )
     .await;
     let log = w.log();
@@ -1879,7 +1707,7 @@ async fn a_merge_parent_without_a_lease_is_named() {
         warned.contains("shardId-000000000001") && warned.contains(&merged),
         "{log}"
     );
-    let got = received(&out);
+    let got = s.received();
     let parent_last = *positions(&got, "shardId-000000000000").last().unwrap();
     assert!(positions(&got, &merged).iter().all(|p| *p > parent_last));
     assert!(positions(&got, "shardId-000000000001").is_empty());
@@ -1911,37 +1739,30 @@ async fn put_at(
 /// found again from ListShards.
 #[tokio::test(flavor = "multi_thread")]
 async fn finished_lease_is_deleted_once_every_child_has_begun() {
-    use crate::emulator::Ferro;
     use aws_sdk_dynamodb::types::AttributeValue;
     const PARENT: &str = "shardId-000000000000";
-    let moto = Moto::start();
-    let ferro = Ferro::start(None).await;
-    let (k, d) = (ferro.kinesis(), moto.dynamodb());
-    let app = unique("cleanup");
-    create_stream(&k, &app, 1).await;
-    let mut put: Vec<(String, String)> = put_records(&k, &app, 0..3)
+    let s = Scene::with_ferro("cleanup", 1, None).await;
+    let mut put: Vec<(String, String)> = s
+        .put(0..3)
         .await
         .into_iter()
         .map(|(shard, seq, _)| (shard, seq))
         .collect();
-    let dir = workdir();
-    let out = dir.path().join("received.tsv");
-    let props = split_properties(&moto, &ferro, &app, &[("workerId", "w")]);
     let env = [("KCL_BRIDGE_LOG", "info,kcl_bridge::worker=debug".as_ref())];
-    let mut w = start_worker_with(dir.path(), "w", &props, &moto, &out, &env);
+    let mut w = s.start("w", &s.properties("w", &[]), &env);
     eventually(Duration::from_secs(30), "3 records", || async {
-        received(&out).len() >= 3
+        s.received().len() >= 3
     })
     .await;
     let middle = (1u128 << 127).to_string();
-    k.split_shard()
-        .stream_name(&app)
+    s.k.split_shard()
+        .stream_name(&s.app)
         .shard_to_split(PARENT)
         .new_starting_hash_key(&middle)
         .send()
         .await
         .unwrap();
-    wait_open_shards(&k, &app, 2).await;
+    wait_open_shards(&s.k, &s.app, 2).await;
     let children = |rows: &BTreeMap<String, HashMap<String, AttributeValue>>| {
         rows.get(PARENT)
             .and_then(|r| r.get("childShardIds"))
@@ -1952,11 +1773,11 @@ async fn finished_lease_is_deleted_once_every_child_has_begun() {
     eventually(
         Duration::from_secs(30),
         "the parent's shard end",
-        || async { children(&lease_rows(&d, &app).await).len() == 2 },
+        || async { children(&s.rows().await).len() == 2 },
     )
     .await;
-    d.update_item()
-        .table_name(&app)
+    s.d.update_item()
+        .table_name(&s.app)
         .key("leaseKey", AttributeValue::S(PARENT.into()))
         .update_expression("REMOVE childShardIds")
         .send()
@@ -1964,13 +1785,13 @@ async fn finished_lease_is_deleted_once_every_child_has_begun() {
         .unwrap();
 
     // Records for the low child only: it begins, the high child does not.
-    let (low, seq) = put_at(&k, &app, "0", 3).await;
+    let (low, seq) = put_at(&s.k, &s.app, "0", 3).await;
     put.push((low.clone(), seq.clone()));
     eventually(
         Duration::from_secs(30),
         "the low child checkpoints",
         || async {
-            lease_rows(&d, &app)
+            s.rows()
                 .await
                 .get(&low)
                 .is_some_and(|r| attr_s(r, "checkpoint").as_deref() == Some(seq.as_str()))
@@ -1984,7 +1805,7 @@ async fn finished_lease_is_deleted_once_every_child_has_begun() {
         kept(&w.log()) >= before + 2
     })
     .await;
-    let rows = lease_rows(&d, &app).await;
+    let rows = s.rows().await;
     assert_eq!(
         attr_s(&rows[PARENT], "checkpoint").as_deref(),
         Some("SHARD_END"),
@@ -1993,13 +1814,13 @@ async fn finished_lease_is_deleted_once_every_child_has_begun() {
     assert_eq!(children(&rows).len(), 2, "children found again: {rows:?}");
     assert!(!w.log().contains("deleted the finished shard's lease"));
 
-    let (high, seq) = put_at(&k, &app, &middle, 4).await;
+    let (high, seq) = put_at(&s.k, &s.app, &middle, 4).await;
     assert_ne!(high, low);
     put.push((high, seq));
     eventually(
         Duration::from_secs(30),
         "the parent lease deleted",
-        || async { !lease_rows(&d, &app).await.contains_key(PARENT) },
+        || async { !s.rows().await.contains_key(PARENT) },
     )
     .await;
     // The worker logs the deletion once DeleteItem has returned: just after the row is gone.
@@ -2008,13 +1829,13 @@ async fn finished_lease_is_deleted_once_every_child_has_begun() {
     })
     .await;
     eventually(Duration::from_secs(30), "5 records", || async {
-        received(&out).len() >= 5
+        s.received().len() >= 5
     })
     .await;
     w.stop(Duration::from_secs(20));
-    let rows = lease_rows(&d, &app).await;
+    let rows = s.rows().await;
     assert_eq!(rows.len(), 2, "the two children's leases stay: {rows:?}");
-    let mut got: Vec<(String, String)> = received(&out).into_iter().map(|r| (r.0, r.1)).collect();
+    let mut got: Vec<(String, String)> = s.received().into_iter().map(|r| (r.0, r.1)).collect();
     got.sort();
     put.sort();
     assert_eq!(got, put, "every record exactly once");
@@ -2023,36 +1844,29 @@ async fn finished_lease_is_deleted_once_every_child_has_begun() {
 /// An expired iterator is replaced after the last record fetched: nothing lost, nothing repeated.
 #[tokio::test(flavor = "multi_thread")]
 async fn expired_iterator_is_recovered() {
-    use crate::emulator::Ferro;
-    let moto = Moto::start();
     // Iterators live 1 s; the worker waits 1.5 s between reads, so every iterator has expired.
-    let ferro = Ferro::start(Some(1)).await;
-    let k = ferro.kinesis();
-    let app = unique("expiry");
-    create_stream(&k, &app, 1).await;
-    let mut put = put_records(&k, &app, 0..5).await;
-    let dir = workdir();
-    let out = dir.path().join("received.tsv");
-    let props = split_properties(&moto, &ferro, &app, &[("workerId", "w")]).replace(
+    let s = Scene::with_ferro("expiry", 1, Some(1)).await;
+    let mut put = s.put(0..5).await;
+    let props = s.properties("w", &[]).replace(
         "idleTimeBetweenReadsInMillis = 200\n",
         "idleTimeBetweenReadsInMillis = 1500\n",
     );
-    let mut w = start_worker(dir.path(), "w", &props, &moto, &out);
+    let mut w = s.start("w", &props, &[]);
     eventually(Duration::from_secs(30), "5 records", || async {
-        received(&out).len() >= 5
+        s.received().len() >= 5
     })
     .await;
     eventually(Duration::from_secs(30), "an expired iterator", || async {
         w.log().contains("shard iterator expired")
     })
     .await;
-    put.extend(put_records(&k, &app, 5..10).await);
+    put.extend(s.put(5..10).await);
     eventually(Duration::from_secs(30), "10 records", || async {
-        received(&out).len() >= 10
+        s.received().len() >= 10
     })
     .await;
     w.stop(Duration::from_secs(20));
-    let got: Vec<String> = received(&out).into_iter().map(|r| r.1).collect();
+    let got: Vec<String> = s.received().into_iter().map(|r| r.1).collect();
     assert_eq!(
         got,
         put.iter().map(|p| p.1.clone()).collect::<Vec<_>>(),
@@ -2065,33 +1879,28 @@ async fn expired_iterator_is_recovered() {
 #[tokio::test(flavor = "multi_thread")]
 async fn prefetch_stops_at_its_byte_bound() {
     const MIB: usize = 1 << 20;
-    let moto = Moto::start();
-    let k = moto.kinesis();
-    let app = unique("bound");
-    create_stream(&k, &app, 1).await;
+    let s = Scene::new("bound", 1).await;
     let mut put = Vec::new();
     for i in 0..15u8 {
         let mut data = vec![b'a' + i; MIB];
         data[..4].copy_from_slice(&u32::from(i).to_be_bytes());
-        let r = k
-            .put_record()
-            .stream_name(&app)
-            .partition_key(format!("pk-{i}"))
-            .data(aws_sdk_kinesis::primitives::Blob::new(data.clone()))
-            .send()
-            .await
-            .expect("PutRecord");
+        let r =
+            s.k.put_record()
+                .stream_name(&s.app)
+                .partition_key(format!("pk-{i}"))
+                .data(aws_sdk_kinesis::primitives::Blob::new(data.clone()))
+                .send()
+                .await
+                .expect("PutRecord");
         // Valid UTF-8 (bytes below 0x80), so `received` reads it back losslessly.
         put.push((
             r.sequence_number().to_owned(),
             String::from_utf8(data).unwrap(),
         ));
     }
-    let dir = workdir();
-    let out = dir.path().join("received.tsv");
-    let gate = dir.path().join("gate");
+    let gate = s.dir.path().join("gate");
     // 5 MiB batches: with the first held by the child, the second and third queue 10 MiB.
-    let props = properties(&moto, &app, &[("workerId", "w"), ("maxRecords", "5")]);
+    let props = s.properties("w", &[("maxRecords", "5")]);
     let env = [
         ("KCLB_GATE", gate.as_os_str()),
         (
@@ -2099,46 +1908,37 @@ async fn prefetch_stops_at_its_byte_bound() {
             "info,kcl_bridge::worker::prefetch=debug".as_ref(),
         ),
     ];
-    let mut w = start_worker_with(dir.path(), "w", &props, &moto, &out, &env);
+    let mut w = s.start("w", &props, &env);
     eventually(
         Duration::from_secs(30),
         "the fetcher waits at 8 MiB",
         || async { w.log().contains("prefetch queue full") },
     )
     .await;
-    assert!(received(&out).is_empty(), "the child holds its first batch");
+    assert!(s.received().is_empty(), "the child holds its first batch");
     std::fs::write(&gate, b"").unwrap();
     eventually(Duration::from_secs(60), "15 records", || async {
-        received(&out).len() >= 15
+        s.received().len() >= 15
     })
     .await;
     w.stop(Duration::from_secs(20));
-    let got: Vec<(String, String)> = received(&out).into_iter().map(|r| (r.1, r.3)).collect();
+    let got: Vec<(String, String)> = s.received().into_iter().map(|r| (r.1, r.3)).collect();
     // Not assert_eq: a failure would print 15 MiB.
     assert!(got == put, "every record exactly once, in order, intact");
 }
 
-/// An endpoint that is down is retried with back-off, then the worker exits 1 saying why;
-/// a workerId that collides with a KCL row key is refused at once.
+/// An endpoint that is down is retried with back-off, then the worker exits 1 saying why.
 #[tokio::test(flavor = "multi_thread")]
-async fn endpoint_down_and_reserved_worker_id() {
-    let moto = Moto::start();
-    let dir = workdir();
-    let out = dir.path().join("r.tsv");
+async fn an_endpoint_that_is_down_is_retried_then_given_up() {
+    let s = Scene::without_stream(Moto::start(), "down");
     // Nothing listens on port 9 of loopback (discard, not served here).
-    let props = properties(
-        &moto,
-        "down",
-        &[
-            ("workerId", "w"),
-            ("schedulerInitializationBackoffTimeMillis", "20"),
-        ],
-    )
-    .replace(
-        &format!("kinesisEndpoint = {}\n", moto.endpoint),
-        "kinesisEndpoint = http://127.0.0.1:9\n",
-    );
-    let mut w = start_worker(dir.path(), "down", &props, &moto, &out);
+    let props = s
+        .properties("w", &[("schedulerInitializationBackoffTimeMillis", "20")])
+        .replace(
+            &format!("kinesisEndpoint = {}\n", s.moto.endpoint),
+            "kinesisEndpoint = http://127.0.0.1:9\n",
+        );
+    let mut w = s.start("down", &props, &[]);
     let code = w.wait(Duration::from_secs(180));
     let log = w.log();
     assert_eq!(code, 1, "{log}");
@@ -2147,16 +1947,13 @@ async fn endpoint_down_and_reserved_worker_id() {
         "retried with back-off:\n{log}"
     );
     assert!(log.contains("gave up after 10 attempts"), "{log}");
+}
 
-    let k = moto.kinesis();
-    create_stream(&k, "reserved", 1).await;
-    let mut w = start_worker(
-        dir.path(),
-        "reserved",
-        &properties(&moto, "reserved", &[("workerId", "Leader")]),
-        &moto,
-        &out,
-    );
+/// A workerId that collides with a KCL row key is refused at once.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_worker_id_that_is_a_row_key_is_refused() {
+    let s = Scene::new("reserved", 1).await;
+    let mut w = s.worker("Leader", &[]);
     assert_eq!(w.wait(Duration::from_secs(30)), 1, "{}", w.log());
     assert!(
         w.log().contains("workerId") && w.log().contains("Leader"),
@@ -2167,33 +1964,6 @@ async fn endpoint_down_and_reserved_worker_id() {
 
 /// Creates a lease table with KCL's key schema and puts these rows into it, as a Java worker
 /// would have left it.
-/// Creates `app`'s lease table holding `rows`, starts worker "w" on it and waits until its
-/// children have received `records` records. The directory must outlive the worker.
-async fn worker_on_table(
-    moto: &Moto,
-    app: &str,
-    rows: Vec<Vec<(&str, aws_sdk_dynamodb::types::AttributeValue)>>,
-    records: usize,
-) -> (tempfile::TempDir, Daemon) {
-    create_lease_table_with(&moto.dynamodb(), app, rows).await;
-    let dir = workdir();
-    let out = dir.path().join("received.tsv");
-    let w = start_worker(
-        dir.path(),
-        "w",
-        &properties(moto, app, &[("workerId", "w")]),
-        moto,
-        &out,
-    );
-    eventually(
-        Duration::from_secs(30),
-        &format!("{records} records received"),
-        || async { received(&out).len() >= records },
-    )
-    .await;
-    (dir, w)
-}
-
 async fn create_lease_table_with(
     d: &aws_sdk_dynamodb::Client,
     table: &str,
