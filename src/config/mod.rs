@@ -190,7 +190,9 @@ pub struct LeaseSettings {
     pub shard_sync_interval: Duration,
     /// `cleanupLeasesUponShardCompletion`, default true; `false` is honoured (Java ignores it).
     pub cleanup_leases_upon_shard_completion: bool,
-    /// `ignoreUnexpectedChildShards`, default false.
+    /// `ignoreUnexpectedChildShards`, default false. Shards listed open while a parent is open
+    /// too are always skipped by a shard sync (what Java does when this is true; its default
+    /// aborts the whole sync); this only decides whether that is said at INFO (false) or DEBUG.
     pub ignore_unexpected_child_shards: bool,
     /// `maxLeasesForWorker`, default 2147483647.
     pub max_leases_for_worker: u32,

@@ -302,6 +302,20 @@ impl Coordinator {
         leases: &[Lease],
         table_empty: bool,
     ) -> Result<(), LeaseError> {
+        // Skipped by the sync below; Java's default aborts the whole sync instead.
+        let caught_mid_reshard = if table_empty {
+            Vec::new()
+        } else {
+            lease::inconsistent_shards(shards)
+        };
+        if !caught_mid_reshard.is_empty() {
+            let why = "listed open while a parent shard is open too (a shard list caught mid-reshard): no lease for them in this sync, the next one lists the shards again";
+            if self.config.lease.ignore_unexpected_child_shards {
+                debug!(shards = ?caught_mid_reshard, "{why}");
+            } else {
+                info!(shards = ?caught_mid_reshard, "{why}");
+            }
+        }
         for new in
             lease::leases_to_create(shards, leases, &self.config.initial_position, table_empty)
         {

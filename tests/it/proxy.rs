@@ -1,5 +1,5 @@
 //! A forward HTTP proxy on loopback for the integration tests: it records what passes through
-//! and can answer chosen calls with an error instead (the emulators never throttle reads).
+//! and can answer chosen calls itself (errors the emulators never give, a crafted shard list).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
@@ -56,9 +56,21 @@ impl ForwardProxy {
     /// (HTTP 400, `x-amzn-ErrorType` and a JSON `__type`) instead of passing them on.
     pub fn fail(&self, target: &str, error_type: &str, times: usize) {
         let body = format!(r#"{{"__type":"{error_type}","message":"injected by the test proxy"}}"#);
+        self.answer(
+            target,
+            &format!("400 Bad Request\r\nx-amzn-ErrorType: {error_type}"),
+            &body,
+            times,
+        );
+    }
+
+    /// Answers the next `times` requests for `target` with HTTP `status` (the status line's
+    /// code and text, then any further header lines) and this JSON body, instead of passing
+    /// them on.
+    pub fn answer(&self, target: &str, status: &str, body: &str, times: usize) {
         let response = format!(
-            "HTTP/1.1 400 Bad Request\r\nx-amzn-ErrorType: {error_type}\r\n\
-             Content-Type: application/x-amz-json-1.1\r\nContent-Length: {}\r\n\r\n{body}",
+            "HTTP/1.1 {status}\r\nContent-Type: application/x-amz-json-1.1\r\n\
+             Content-Length: {}\r\n\r\n{body}",
             body.len()
         );
         *self.fault.lock().unwrap() = Some((target.to_owned(), response, times));

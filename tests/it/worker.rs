@@ -1714,6 +1714,86 @@ async fn a_merge_parent_without_a_lease_is_named() {
     w.stop(Duration::from_secs(20));
 }
 
+/// A shard list caught mid-reshard (a shard listed open while its parent is open too; here the
+/// test proxy answers every ListShards with the stream's two shards plus such a child of the
+/// second) does not stop the shard sync, as Java's default would: the other open shard's lease
+/// is created and every record read, the child gets no lease, and an INFO line names it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_shard_list_caught_mid_reshard_leaves_out_only_the_unexpected_child() {
+    use aws_sdk_dynamodb::types::AttributeValue as A;
+    use serde_json::json;
+    const CHILD: &str = "shardId-000000000002";
+    let s = Scene::new("midreshard", 2).await;
+    let put = s.put(0..10).await;
+    let listed = s.k.list_shards().stream_name(&s.app).send().await.unwrap();
+    let mut shards: Vec<serde_json::Value> = listed
+        .shards()
+        .iter()
+        .map(|shard| {
+            let hash = shard.hash_key_range().unwrap();
+            json!({
+                "ShardId": shard.shard_id(),
+                "HashKeyRange": {
+                    "StartingHashKey": hash.starting_hash_key(),
+                    "EndingHashKey": hash.ending_hash_key(),
+                },
+                "SequenceNumberRange": {
+                    "StartingSequenceNumber":
+                        shard.sequence_number_range().unwrap().starting_sequence_number(),
+                },
+            })
+        })
+        .collect();
+    assert_eq!(shards.len(), 2, "{listed:?}");
+    let (first, parent) = (
+        shards[0]["ShardId"].as_str().unwrap().to_owned(),
+        shards[1]["ShardId"].as_str().unwrap().to_owned(),
+    );
+    assert!(put.iter().any(|p| p.0 == parent), "{put:?}");
+    let mut child = shards[1].clone();
+    child["ShardId"] = json!(CHILD);
+    child["ParentShardId"] = json!(parent);
+    child["SequenceNumberRange"]["StartingSequenceNumber"] = json!("99999999999999999999");
+    shards.push(child);
+    let proxy = crate::proxy::ForwardProxy::start();
+    proxy.answer(
+        "Kinesis_20131202.ListShards",
+        "200 OK",
+        &json!({ "Shards": shards }).to_string(),
+        usize::MAX,
+    );
+    // A table with a lease in it: the sync takes Java's non-empty-table path.
+    let lease = vec![
+        ("leaseKey", A::S(first.clone())),
+        ("leaseCounter", A::N("0".into())),
+        ("checkpoint", A::S("TRIM_HORIZON".into())),
+        ("checkpointSubSequenceNumber", A::N("0".into())),
+        ("ownerSwitchesSinceCheckpoint", A::N("0".into())),
+    ];
+    create_lease_table_with(&s.d, &s.app, vec![lease]).await;
+    let mut w = s.start("w", &s.properties("w", &[]), &proxy.env());
+    eventually(Duration::from_secs(30), "every record", || async {
+        s.received().len() >= put.len()
+    })
+    .await;
+    w.stop(Duration::from_secs(20));
+    let log = w.log();
+    let said = log
+        .lines()
+        .find(|l| l.contains("caught mid-reshard"))
+        .unwrap_or_default();
+    assert!(
+        said.contains(" INFO ") && said.contains(CHILD) && !said.contains(&parent),
+        "{log}"
+    );
+    let rows = s.rows().await;
+    assert_eq!(
+        rows.keys().cloned().collect::<Vec<_>>(),
+        [first, parent],
+        "leases for the two open shards, none for the child"
+    );
+}
+
 /// Puts one record into the shard that owns `hash_key`; returns (shard, sequence number).
 async fn put_at(
     k: &aws_sdk_kinesis::Client,
