@@ -487,18 +487,12 @@ async fn kcl35_non_lease_rows_are_left_alone() {
 /// at a shard sync instead of being renewed for ever; the stream's own shard is consumed as usual.
 #[tokio::test(flavor = "multi_thread")]
 async fn finished_lease_of_a_shard_that_is_gone_is_deleted() {
-    use aws_sdk_dynamodb::types::AttributeValue as A;
     const GONE: &str = "shardId-000000000099";
     let s = Scene::new("gone", 1).await;
     let put = s.put(0..5).await;
-    let finished = vec![
-        ("leaseKey", A::S(GONE.into())),
-        ("leaseCounter", A::N("7".into())),
-        ("checkpoint", A::S("SHARD_END".into())),
-        ("checkpointSubSequenceNumber", A::N("0".into())),
-        ("ownerSwitchesSinceCheckpoint", A::N("0".into())),
-    ];
-    let mut w = s.worker_on_table(vec![finished], 5).await;
+    let mut w = s
+        .worker_on_table(vec![lease_row(GONE, 7, "SHARD_END")], 5)
+        .await;
     eventually(Duration::from_secs(30), "the lease deleted", || async {
         !s.rows().await.contains_key(GONE)
     })
@@ -1660,7 +1654,6 @@ async fn split_and_merge() {
 /// (§5 Rec.), and the child's records follow the leased parent's.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_merge_parent_without_a_lease_is_named() {
-    use aws_sdk_dynamodb::types::AttributeValue as A;
     let s = Scene::with_ferro("halfmerge", 2, None).await;
     let before = s.put(0..10).await;
     s.k.merge_shards()
@@ -1673,13 +1666,7 @@ async fn a_merge_parent_without_a_lease_is_named() {
     wait_open_shards(&s.k, &s.app, 1).await;
     let after = s.put(10..15).await;
     let merged = after[0].0.clone();
-    let leased = vec![
-        ("leaseKey", A::S("shardId-000000000000".into())),
-        ("leaseCounter", A::N("0".into())),
-        ("checkpoint", A::S("TRIM_HORIZON".into())),
-        ("checkpointSubSequenceNumber", A::N("0".into())),
-        ("ownerSwitchesSinceCheckpoint", A::N("0".into())),
-    ];
+    let leased = lease_row("shardId-000000000000", 0, "TRIM_HORIZON");
     create_lease_table_with(&s.d, &s.app, vec![leased]).await;
     let mut w = s.worker(
         "w",
@@ -1720,7 +1707,6 @@ async fn a_merge_parent_without_a_lease_is_named() {
 /// is created and every record read, the child gets no lease, and an INFO line names it.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_shard_list_caught_mid_reshard_leaves_out_only_the_unexpected_child() {
-    use aws_sdk_dynamodb::types::AttributeValue as A;
     use serde_json::json;
     const CHILD: &str = "shardId-000000000002";
     let s = Scene::new("midreshard", 2).await;
@@ -1763,13 +1749,7 @@ async fn a_shard_list_caught_mid_reshard_leaves_out_only_the_unexpected_child() 
         usize::MAX,
     );
     // A table with a lease in it: the sync takes Java's non-empty-table path.
-    let lease = vec![
-        ("leaseKey", A::S(first.clone())),
-        ("leaseCounter", A::N("0".into())),
-        ("checkpoint", A::S("TRIM_HORIZON".into())),
-        ("checkpointSubSequenceNumber", A::N("0".into())),
-        ("ownerSwitchesSinceCheckpoint", A::N("0".into())),
-    ];
+    let lease = lease_row(&first, 0, "TRIM_HORIZON");
     create_lease_table_with(&s.d, &s.app, vec![lease]).await;
     let mut w = s.start("w", &s.properties("w", &[]), &proxy.env());
     eventually(Duration::from_secs(30), "every record", || async {
@@ -2040,6 +2020,20 @@ async fn a_worker_id_that_is_a_row_key_is_refused() {
         "{}",
         w.log()
     );
+}
+
+/// An unowned lease row for `key` as a Java worker writes one, at `counter` and `checkpoint`.
+fn lease_row(key: &str, counter: u64, checkpoint: &str) -> Vec<(&'static str, AttributeValue)> {
+    vec![
+        ("leaseKey", AttributeValue::S(key.into())),
+        ("leaseCounter", AttributeValue::N(counter.to_string())),
+        ("checkpoint", AttributeValue::S(checkpoint.into())),
+        ("checkpointSubSequenceNumber", AttributeValue::N("0".into())),
+        (
+            "ownerSwitchesSinceCheckpoint",
+            AttributeValue::N("0".into()),
+        ),
+    ]
 }
 
 /// Creates a lease table with KCL's key schema and puts these rows into it, as a Java worker
