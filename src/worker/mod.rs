@@ -309,7 +309,7 @@ impl Coordinator {
             lease::inconsistent_shards(shards)
         };
         if !caught_mid_reshard.is_empty() {
-            let why = "listed open while a parent shard is open too (a shard list caught mid-reshard): no lease for them in this sync, the next one lists the shards again";
+            let why = "shards listed open under a parent that is open too (a shard list caught mid-reshard): no lease for them in this sync; the next sync lists the shards again";
             if self.config.lease.ignore_unexpected_child_shards {
                 debug!(shards = ?caught_mid_reshard, "{why}");
             } else {

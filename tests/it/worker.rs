@@ -110,6 +110,7 @@ impl Scene {
         put_records(&self.k, &self.app, range).await
     }
 
+    /// Every row of the lease table, by key.
     async fn rows(&self) -> BTreeMap<String, HashMap<String, AttributeValue>> {
         lease_rows(&self.d, &self.app).await
     }
