@@ -1068,13 +1068,6 @@ fn typed(b: &mut Builder, path: &Path) -> Config {
             "kcl-bridge publishes no CloudWatch metrics (Java's default is DETAILED); ignored",
         );
     }
-    b.note_group(
-        &[
-            "listShardsBackoffTimeInMillis",
-            "maxListShardsRetryAttempts",
-        ],
-        "ListShards is retried by the AWS SDK's standard retry policy; ignored",
-    );
 
     // --- retrieval ---
     let max_records = match b.int(

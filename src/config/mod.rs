@@ -213,9 +213,10 @@ pub struct LeaseSettings {
     pub max_lease_renewal_threads: u32,
     /// `leaseTableScanTotalSegments`; `None` = automatic.
     pub lease_table_scan_total_segments: Option<u32>,
-    /// `listShardsBackoffTimeInMillis`, default 1.5 s.
+    /// `listShardsBackoffTimeInMillis`, default 1.5 s: how long a throttled ListShards waits
+    /// before it is tried again.
     pub list_shards_backoff_time: Duration,
-    /// `maxListShardsRetryAttempts`, default 50.
+    /// `maxListShardsRetryAttempts`, default 50: tries of a throttled ListShards page in all.
     pub max_list_shards_retry_attempts: u32,
 }
 

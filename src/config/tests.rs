@@ -1212,9 +1212,7 @@ fn accepted_keys_without_effect_say_so() {
     assert!(said(
         "metricsLevel: kcl-bridge publishes no CloudWatch metrics"
     ));
-    assert!(said(
-        "listShardsBackoffTimeInMillis: ListShards is retried by the AWS SDK"
-    ));
+    assert!(!said("listShardsBackoffTimeInMillis"), "it is honoured");
     assert!(has_warning(
         &l,
         "leaseTableScanTotalSegments",

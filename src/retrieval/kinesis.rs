@@ -8,7 +8,8 @@ use aws_sdk_kinesis::types::ShardIteratorType;
 use aws_sdk_kinesis::Client;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use std::sync::Arc;
-use tracing::debug;
+use std::time::Duration;
+use tracing::{debug, info};
 
 use super::direct::{Attempt, DirectGetRecords};
 
@@ -127,6 +128,11 @@ pub struct KinesisStream {
     stream: String,
     /// GetRecords without the SDK's request pipeline, when the set-up allows it.
     direct: Option<Arc<DirectGetRecords>>,
+    /// How a throttled ListShards page is tried again, on top of the SDK's own retries:
+    /// `listShardsBackoffTimeInMillis` apart, `maxListShardsRetryAttempts` tries in all (Java's
+    /// `KinesisShardDetector`).
+    list_backoff: Duration,
+    list_attempts: u32,
 }
 
 impl KinesisStream {
@@ -135,7 +141,16 @@ impl KinesisStream {
             client,
             stream: stream.into(),
             direct: None,
+            list_backoff: Duration::from_millis(1500),
+            list_attempts: 50,
         }
+    }
+
+    /// A throttled ListShards page is tried `attempts` times in all, `backoff` apart.
+    pub fn with_list_shards_retry(mut self, backoff: Duration, attempts: u32) -> Self {
+        self.list_backoff = backoff;
+        self.list_attempts = attempts.max(1);
+        self
     }
 
     /// Sends GetRecords through `direct` first (see `retrieval::direct`).
@@ -148,17 +163,31 @@ impl KinesisStream {
         &self.stream
     }
 
-    /// Every shard of the stream, open and closed.
+    /// Every shard of the stream, open and closed. A throttled page is tried again (see
+    /// [`KinesisStream::with_list_shards_retry`]), so this can take a while: the caller must not
+    /// hold up lease renewals on it.
     pub async fn list_shards(&self) -> Result<Vec<ShardDescription>, KinesisError> {
         let mut shards = Vec::new();
         let mut token: Option<String> = None;
         loop {
-            let mut req = self.client.list_shards();
-            req = match &token {
-                Some(t) => req.next_token(t),
-                None => req.stream_name(&self.stream),
+            let mut attempt = 1;
+            let out = loop {
+                let mut req = self.client.list_shards();
+                req = match &token {
+                    Some(t) => req.next_token(t),
+                    None => req.stream_name(&self.stream),
+                };
+                match req.send().await.map_err(error) {
+                    Ok(out) => break out,
+                    Err(KinesisError::Throttled(why)) if attempt < self.list_attempts => {
+                        attempt += 1;
+                        info!(error = %why, retry_in = ?self.list_backoff, attempt, of = self.list_attempts,
+                            "ListShards throttled; trying again");
+                        tokio::time::sleep(self.list_backoff).await;
+                    }
+                    Err(e) => return Err(e),
+                }
             };
-            let out = req.send().await.map_err(error)?;
             for s in out.shards() {
                 let Some(hash_range) = range(s.hash_key_range()) else {
                     continue;

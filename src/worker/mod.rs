@@ -128,7 +128,11 @@ pub async fn run(
     let clients = aws::clients(&config).await?;
     let table = DynamoLeaseTable::new(clients.dynamodb, config.lease_table_name());
     let stream = KinesisStream::new(clients.kinesis, config.stream_name.clone())
-        .with_direct(clients.direct_get_records);
+        .with_direct(clients.direct_get_records)
+        .with_list_shards_retry(
+            config.lease.list_shards_backoff_time,
+            config.lease.max_list_shards_retry_attempts,
+        );
     let token = CancellationToken::new();
     let mut coordinator = Coordinator {
         settings: ShardSettings {
@@ -337,6 +341,11 @@ impl Coordinator {
         sync.tick().await; // the first sync ran at start
         renew.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         take.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // A sync's ListShards runs as a task of its own: a throttled one is tried again for up to
+        // `maxListShardsRetryAttempts × listShardsBackoffTimeInMillis`, and renewals must not wait
+        // for it. Its answer comes back here.
+        let (listed_tx, mut listed_rx) = tokio::sync::mpsc::channel(1);
+        let mut listing = false;
         tokio::pin!(shutdown);
         loop {
             tokio::select! {
@@ -352,7 +361,24 @@ impl Coordinator {
                 }
                 _ = take.tick() => self.take_leases(false).await?,
                 _ = sync.tick() => {
-                    match self.stream.list_shards().await {
+                    if listing {
+                        debug!("shard sync skipped: the last one's ListShards has not answered yet");
+                    } else {
+                        listing = true;
+                        let (stream, tx) = (self.stream.clone(), listed_tx.clone());
+                        tokio::spawn(
+                            async move {
+                                if tx.send(stream.list_shards().await).await.is_err() {
+                                    debug!("the shard sync's ListShards answered after the worker stopped");
+                                }
+                            }
+                            .in_current_span(),
+                        );
+                    }
+                }
+                Some(listed) = listed_rx.recv() => {
+                    listing = false;
+                    match listed {
                         Ok(shards) => match self.table.scan().await {
                             Ok(scan) => {
                                 self.quick_scan_useful = lease::others_hold_or_free(&self.me, &scan.leases);

@@ -689,6 +689,96 @@ async fn throttled_reads_back_off_and_lose_nothing() {
     assert!(throttled_then_read > 4, "the reads went through the proxy");
 }
 
+/// A throttled ListShards (LimitExceededException from the test proxy) is tried again
+/// `listShardsBackoffTimeInMillis` apart, `maxListShardsRetryAttempts` times in all, as Java's
+/// `KinesisShardDetector` does; then the start-up attempt fails and is retried as a whole.
+/// Seven throttles outlast one start-up attempt whether or not the SDK retries each call itself.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_throttled_list_shards_is_tried_again_as_configured() {
+    let s = Scene::new("listthrottled", 1).await;
+    let proxy = crate::proxy::ForwardProxy::start();
+    let put = s.put(0..3).await;
+    proxy.fail("Kinesis_20131202.ListShards", "LimitExceededException", 7);
+    let props = s.properties(
+        "t",
+        &[
+            ("listShardsBackoffTimeInMillis", "100"),
+            ("maxListShardsRetryAttempts", "2"),
+            ("schedulerInitializationBackoffTimeMillis", "100"),
+        ],
+    );
+    let mut w = s.start("t", &props, &proxy.env());
+    eventually(Duration::from_secs(60), "every record", || async {
+        s.received().len() >= put.len()
+    })
+    .await;
+    w.stop(Duration::from_secs(20));
+    let log = w.log();
+    let tried_again: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("ListShards throttled; trying again"))
+        .collect();
+    assert!(!tried_again.is_empty(), "{log}");
+    assert!(
+        tried_again
+            .iter()
+            .all(|l| l.contains("attempt=2 of=2") && l.contains("retry_in=100ms")),
+        "{tried_again:?}"
+    );
+    assert!(
+        log.contains("initialization failed; retrying"),
+        "two tries, then the start-up attempt gave up:\n{log}"
+    );
+    let got: Vec<String> = s.received().into_iter().map(|g| g.1).collect();
+    let want: Vec<String> = put.iter().map(|p| p.1.clone()).collect();
+    assert_eq!(got, want, "every record once, in order");
+}
+
+/// A shard sync whose ListShards is slow (the test proxy holds it for 8 s) does not hold up
+/// lease renewals: they go on meanwhile (`failoverTimeMillis` 3000, so one a second).
+#[tokio::test(flavor = "multi_thread")]
+async fn renewals_go_on_while_a_shard_sync_waits_for_list_shards() {
+    const SHARD: &str = "shardId-000000000000";
+    let s = Scene::new("slowlist", 1).await;
+    let proxy = crate::proxy::ForwardProxy::start();
+    let mut w = s.start("w", &s.properties("w", &[]), &proxy.env());
+    eventually(Duration::from_secs(30), "the lease taken", || async {
+        s.rows()
+            .await
+            .get(SHARD)
+            .is_some_and(|r| attr_s(r, "leaseOwner").as_deref() == Some("w"))
+    })
+    .await;
+    let held_from = Instant::now();
+    proxy.slow_down("Kinesis_20131202.ListShards", Duration::from_secs(8));
+    let list_shards_since = |t: Instant| {
+        proxy
+            .requests()
+            .iter()
+            .any(|r| r.at > t && r.line.contains("Kinesis_20131202.ListShards"))
+    };
+    // The next shard sync (every 5 s here) sends one, which the proxy now holds.
+    eventually(Duration::from_secs(10), "a held ListShards", || async {
+        list_shards_since(held_from)
+    })
+    .await;
+    let counter = || async {
+        s.rows().await[SHARD]["leaseCounter"]
+            .as_n()
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+    };
+    let at_hold = counter().await;
+    eventually(
+        Duration::from_secs(6),
+        "two renewals while ListShards is held",
+        || async { counter().await >= at_hold + 2 },
+    )
+    .await;
+    w.stop(Duration::from_secs(20));
+}
+
 /// `millisBehindLatestThresholdForReducedTps`: at the tip (moto says `MillisBehindLatest` 0 once
 /// every record is read) GetRecords calls are at least the threshold apart instead of
 /// `idleTimeBetweenReadsInMillis` (200 ms here), and records still arrive. The calls are timed
