@@ -894,8 +894,16 @@ fn typed(b: &mut Builder, path: &Path) -> Config {
             .bool("leaseTableDeletionProtectionEnabled", false),
         lease_table_pitr_enabled: b.bool("leaseTablePitrEnabled", false),
         max_lease_renewal_threads: b.count("maxLeaseRenewalThreads", 20, 1, i32::MAX as u32),
+        // 0 is Java's "automatic"; DynamoDB allows at most a million segments.
         lease_table_scan_total_segments: b
-            .count_opt("leaseTableScanTotalSegments", Zero::Value)
+            .int(
+                "leaseTableScanTotalSegments",
+                "a number of scan segments",
+                0,
+                1_000_000,
+                Zero::Value,
+            )
+            .and_then(|n| u32::try_from(n).ok())
             .filter(|&n| n > 0),
         list_shards_backoff_time: b.millis("listShardsBackoffTimeInMillis", 1_500, Zero::Default),
         max_list_shards_retry_attempts: b.count(
@@ -916,11 +924,6 @@ fn typed(b: &mut Builder, path: &Path) -> Config {
     b.note(
         "maxLeaseRenewalThreads",
         "accepted and ignored: lease renewals are asynchronous",
-    );
-    b.note(
-        "leaseTableScanTotalSegments",
-        "parallel lease table scans are not implemented: kcl-bridge scans in one segment (a \
-         lease table is small); ignored",
     );
 
     // --- coordinator ---

@@ -780,6 +780,10 @@ fn bad_numbers_booleans_and_enums() {
             "leaseTableScanTotalSegments",
         ),
         (
+            "leaseTableScanTotalSegments = 1000001",
+            "leaseTableScanTotalSegments",
+        ),
+        (
             "ignoreUnexpectedChildShards = maybe",
             "ignoreUnexpectedChildShards",
         ),
@@ -1213,11 +1217,8 @@ fn accepted_keys_without_effect_say_so() {
         "metricsLevel: kcl-bridge publishes no CloudWatch metrics"
     ));
     assert!(!said("listShardsBackoffTimeInMillis"), "it is honoured");
-    assert!(has_warning(
-        &l,
-        "leaseTableScanTotalSegments",
-        "parallel lease table scans are not implemented"
-    ));
+    assert!(!said("leaseTableScanTotalSegments"), "it is honoured");
+    assert_eq!(l.config.lease.lease_table_scan_total_segments, Some(2));
     assert!(
         !said("millisBehindLatestThresholdForReducedTps"),
         "it is implemented"

@@ -86,6 +86,36 @@ impl std::fmt::Display for Seen {
 pub struct DynamoLeaseTable {
     client: Client,
     table: String,
+    /// `leaseTableScanTotalSegments`: the lease table is scanned in this many segments at once.
+    scan_segments: u32,
+}
+
+/// Every row of `table` (of one `(segment, total)` segment of it, if given), page by page.
+async fn scan_pages(
+    client: &Client,
+    table: &str,
+    segment: Option<(u32, u32)>,
+) -> Result<Vec<HashMap<String, AttributeValue>>, LeaseError> {
+    let mut items = Vec::new();
+    let mut start: Option<HashMap<String, AttributeValue>> = None;
+    loop {
+        let mut req = client
+            .scan()
+            .table_name(table)
+            .consistent_read(true)
+            .set_exclusive_start_key(start.take());
+        if let Some((segment, total)) = segment {
+            req = req
+                .segment(i32::try_from(segment).unwrap_or(i32::MAX))
+                .total_segments(i32::try_from(total).unwrap_or(i32::MAX));
+        }
+        let out = req.send().await.map_err(error)?;
+        items.extend(out.items().iter().cloned());
+        match out.last_evaluated_key() {
+            Some(k) if !k.is_empty() => start = Some(k.clone()),
+            _ => return Ok(items),
+        }
+    }
 }
 
 fn s(v: impl Into<String>) -> AttributeValue {
@@ -257,7 +287,15 @@ impl DynamoLeaseTable {
         DynamoLeaseTable {
             client,
             table: table.into(),
+            scan_segments: 1,
         }
+    }
+
+    /// Scans of the lease table read `segments` parallel segments (DynamoDB's `Segment` and
+    /// `TotalSegments`), each in a task of its own.
+    pub fn with_scan_segments(mut self, segments: u32) -> Self {
+        self.scan_segments = segments.max(1);
+        self
     }
 
     pub fn name(&self) -> &str {
@@ -386,30 +424,38 @@ impl DynamoLeaseTable {
         &self,
         table: &str,
     ) -> Result<Vec<HashMap<String, AttributeValue>>, LeaseError> {
-        let mut items = Vec::new();
-        let mut start: Option<HashMap<String, AttributeValue>> = None;
-        loop {
-            let out = self
-                .client
-                .scan()
-                .table_name(table)
-                .consistent_read(true)
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(error)?;
-            items.extend(out.items().iter().cloned());
-            match out.last_evaluated_key() {
-                Some(k) if !k.is_empty() => start = Some(k.clone()),
-                _ => return Ok(items),
-            }
+        scan_pages(&self.client, table, None).await
+    }
+
+    /// Every row of the lease table, in [`Self::with_scan_segments`] segments read at once.
+    async fn scan_lease_table(&self) -> Result<Vec<HashMap<String, AttributeValue>>, LeaseError> {
+        let total = self.scan_segments;
+        if total <= 1 {
+            return self.scan_items(&self.table).await;
         }
+        let mut segments = tokio::task::JoinSet::new();
+        for segment in 0..total {
+            let (client, table) = (self.client.clone(), self.table.clone());
+            segments.spawn(async move {
+                let items = scan_pages(&client, &table, Some((segment, total))).await;
+                (segment, items)
+            });
+        }
+        let mut read = Vec::with_capacity(total as usize);
+        while let Some(joined) = segments.join_next().await {
+            let (segment, items) =
+                joined.map_err(|e| LeaseError::Other(format!("a scan segment failed: {e}")))?;
+            read.push((segment, items?));
+        }
+        // In segment order, as one scan would have returned them.
+        read.sort_by_key(|(segment, _)| *segment);
+        Ok(read.into_iter().flat_map(|(_, items)| items).collect())
     }
 
     /// Reads every row of the lease table, leases and other rows apart.
     pub async fn scan(&self) -> Result<Scan, LeaseError> {
         let mut scan = Scan::default();
-        for item in self.scan_items(&self.table).await? {
+        for item in self.scan_lease_table().await? {
             match decode(&item) {
                 Ok(lease) => scan.leases.push(lease),
                 Err(other) => {

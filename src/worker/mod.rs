@@ -126,7 +126,8 @@ pub async fn run(
         warn!(worker_id = %me, "no workerId configured: using a random one; a restart then waits for its old leases to expire");
     }
     let clients = aws::clients(&config).await?;
-    let table = DynamoLeaseTable::new(clients.dynamodb, config.lease_table_name());
+    let table = DynamoLeaseTable::new(clients.dynamodb, config.lease_table_name())
+        .with_scan_segments(config.lease.lease_table_scan_total_segments.unwrap_or(1));
     let stream = KinesisStream::new(clients.kinesis, config.stream_name.clone())
         .with_direct(clients.direct_get_records)
         .with_list_shards_retry(

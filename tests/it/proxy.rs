@@ -14,6 +14,8 @@ pub struct Seen {
     pub line: String,
     /// `User-Agent` and `X-Amz-User-Agent`, one after the other.
     pub user_agent: String,
+    /// The request's body (JSON for these services), lossily decoded.
+    pub body: String,
 }
 
 /// A forward HTTP proxy on loopback, as a corporate network has one: it takes each request in
@@ -130,6 +132,7 @@ impl ForwardProxy {
                 at: Instant::now(),
                 line: format!("{method} {uri} {target} {authorized}"),
                 user_agent,
+                body: String::from_utf8_lossy(&body).into_owned(),
             });
             let injected = {
                 let mut fault = fault.lock().unwrap();

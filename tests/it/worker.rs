@@ -1865,6 +1865,51 @@ async fn a_shard_list_caught_mid_reshard_leaves_out_only_the_unexpected_child() 
     );
 }
 
+/// `leaseTableScanTotalSegments = 3`: every scan of the lease table is three parallel segment
+/// scans (seen at the test proxy), and together they find every lease: all four shards are
+/// taken and read.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_lease_table_is_scanned_in_the_configured_segments() {
+    let s = Scene::new("segments", 4).await;
+    let proxy = crate::proxy::ForwardProxy::start();
+    let put = s.put(0..20).await;
+    let props = s.properties("w", &[("leaseTableScanTotalSegments", "3")]);
+    let mut w = s.start("w", &props, &proxy.env());
+    eventually(Duration::from_secs(30), "every record", || async {
+        s.received().len() >= put.len()
+    })
+    .await;
+    w.stop(Duration::from_secs(20));
+    let scans: Vec<String> = proxy
+        .requests()
+        .into_iter()
+        .filter(|r| {
+            r.line.contains("DynamoDB_20120810.Scan")
+                && r.body.contains(&format!(r#""TableName":"{}""#, s.app))
+        })
+        .map(|r| r.body)
+        .collect();
+    assert!(!scans.is_empty());
+    let segment = |body: &str| -> Option<(u64, u64)> {
+        let v: serde_json::Value = serde_json::from_str(body).ok()?;
+        Some((v["Segment"].as_u64()?, v["TotalSegments"].as_u64()?))
+    };
+    let mut seen: Vec<(u64, u64)> = scans
+        .iter()
+        .map(|b| segment(b).unwrap_or_else(|| panic!("a scan without segments: {b}")))
+        .collect();
+    seen.sort();
+    seen.dedup();
+    assert_eq!(seen, [(0, 3), (1, 3), (2, 3)]);
+    let rows = s.rows().await;
+    assert_eq!(rows.len(), 4, "{rows:?}");
+    let mut got: Vec<String> = s.received().into_iter().map(|g| g.1).collect();
+    let mut want: Vec<String> = put.iter().map(|p| p.1.clone()).collect();
+    got.sort();
+    want.sort();
+    assert_eq!(got, want, "every record once");
+}
+
 /// Puts one record into the shard that owns `hash_key`; returns (shard, sequence number).
 async fn put_at(
     k: &aws_sdk_kinesis::Client,
