@@ -37,7 +37,7 @@ def start_moto(kind):
             if line.startswith("moto-h2 ready "):
                 return p, line.split()[2]
         sys.exit("moto-h2 did not start")
-    p = subprocess.Popen([os.path.join(REPO, ".venv", "bin", "moto_server"), "-H", "127.0.0.1", "-p", "0"],
+    p = subprocess.Popen([PY, os.path.join(REPO, "scripts", "moto_atomic.py"), "-H", "127.0.0.1", "-p", "0"],
                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     for line in p.stderr:
         m = re.search(r"Running on (http://\S+)", line)

@@ -15,7 +15,8 @@ printed to stdout (and flushed):
 Everything else (hypercorn's error log) goes to stderr; no access log unless --access-log.
 SIGTERM / SIGINT: graceful shutdown, exit 0.
 
-The app is moto's own server app, exactly as `moto_server` builds it:
+The app is moto's own server app, exactly as `moto_server` builds it, with DynamoDB's item writes
+made atomic first (scripts/moto_atomic.py):
     moto.moto_server.werkzeug_app.DomainDispatcherApplication(create_backend_app)
 It is a plain WSGI callable; hypercorn detects that (its `__call__` is not a coroutine) and wraps
 it itself, so no WSGI->ASGI adapter is needed. hypercorn runs each WSGI request in the event loop's
@@ -78,6 +79,10 @@ async def main(argv):
     from hypercorn.config import Config
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
+    # DynamoDB's conditional writes atomic, as DynamoDB's are (see scripts/moto_atomic.py).
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    from moto_atomic import make_dynamodb_atomic
+    make_dynamodb_atomic()
     app = DomainDispatcherApplication(create_backend_app)
 
     config = Config()

@@ -1,5 +1,6 @@
-//! A real local AWS emulator for the worker tests: `moto_server` (Kinesis + DynamoDB) from the
-//! test venv, on 127.0.0.1 and a port it picks, started and stopped by the test.
+//! A real local AWS emulator for the worker tests: moto's server (Kinesis + DynamoDB) from the
+//! test venv, through `scripts/moto_atomic.py`, on 127.0.0.1 and a port it picks, started and
+//! stopped by the test.
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -30,7 +31,10 @@ impl Moto {
             "{} is missing: run scripts/setup-test-env.sh",
             exe.display()
         );
-        let mut child = Command::new(exe)
+        // moto_server with DynamoDB's conditional writes made atomic, as DynamoDB's are (moto's
+        // own let two workers' takes of one lease both succeed now and then).
+        let mut child = Command::new(harness::venv_python())
+            .arg(harness::repo().join("scripts/moto_atomic.py"))
             .args(["-H", "127.0.0.1", "-p", "0"])
             .envs(env.iter().copied())
             .stdin(Stdio::null())

@@ -46,10 +46,12 @@ pub fn node_ready() {
     );
 }
 
-/// A fresh directory for one test, removed at the end.
+/// A fresh directory for one test, removed at the end (kept, with the workers' logs in it, when
+/// `KCLB_KEEP_WORKDIR` is set).
 pub fn workdir() -> tempfile::TempDir {
     tempfile::Builder::new()
         .prefix("kclb-it-")
+        .keep(std::env::var_os("KCLB_KEEP_WORKDIR").is_some())
         .tempdir()
         .expect("temp dir")
 }
