@@ -51,7 +51,7 @@ pub fn node_ready() {
 pub fn workdir() -> tempfile::TempDir {
     tempfile::Builder::new()
         .prefix("kclb-it-")
-        .keep(std::env::var_os("KCLB_KEEP_WORKDIR").is_some())
+        .disable_cleanup(std::env::var_os("KCLB_KEEP_WORKDIR").is_some())
         .tempdir()
         .expect("temp dir")
 }
