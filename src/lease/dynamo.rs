@@ -90,7 +90,8 @@ pub struct DynamoLeaseTable {
     scan_segments: u32,
 }
 
-/// Every row of `table` (of one `(segment, total)` segment of it, if given), page by page.
+/// Every row of `table` (of one `(segment, total)` segment of it, if given), read consistently,
+/// page by page.
 async fn scan_pages(
     client: &Client,
     table: &str,
@@ -419,19 +420,11 @@ impl DynamoLeaseTable {
         )))
     }
 
-    /// Every item of `table`, read consistently, all pages.
-    async fn scan_items(
-        &self,
-        table: &str,
-    ) -> Result<Vec<HashMap<String, AttributeValue>>, LeaseError> {
-        scan_pages(&self.client, table, None).await
-    }
-
     /// Every row of the lease table, in [`Self::with_scan_segments`] segments read at once.
     async fn scan_lease_table(&self) -> Result<Vec<HashMap<String, AttributeValue>>, LeaseError> {
         let total = self.scan_segments;
         if total <= 1 {
-            return self.scan_items(&self.table).await;
+            return scan_pages(&self.client, &self.table, None).await;
         }
         let mut segments = tokio::task::JoinSet::new();
         for segment in 0..total {
@@ -480,7 +473,7 @@ impl DynamoLeaseTable {
             (coordinator_state, "key", None),
             (worker_metrics, "wid", Some("WORKER_METRIC_STATS")),
         ] {
-            let items = match self.scan_items(table).await {
+            let items = match scan_pages(&self.client, table, None).await {
                 Ok(items) => items,
                 Err(LeaseError::TableMissing(_)) => continue,
                 Err(e) => return Err(e),

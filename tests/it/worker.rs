@@ -120,6 +120,17 @@ impl Scene {
         received(&self.out)
     }
 
+    /// The children received exactly the records `put` (as [`put_records`] returns them), each
+    /// once, in this order.
+    fn assert_received_in_order<'p>(
+        &self,
+        put: impl IntoIterator<Item = &'p (String, String, String)>,
+    ) {
+        let got: Vec<String> = self.received().into_iter().map(|g| g.1).collect();
+        let want: Vec<String> = put.into_iter().map(|p| p.1.clone()).collect();
+        assert_eq!(got, want, "every record once, in order");
+    }
+
     /// Creates the lease table holding `rows`, starts worker "w" on it and waits until its
     /// children have received `records` records.
     async fn worker_on_table(
@@ -678,9 +689,7 @@ async fn throttled_reads_back_off_and_lose_nothing() {
         "{log}"
     );
     assert!(!log.contains("succeeded through the SDK"), "{log}");
-    let got: Vec<String> = s.received().into_iter().map(|g| g.1).collect();
-    let want: Vec<String> = put.iter().map(|p| p.1.clone()).collect();
-    assert_eq!(got, want, "every record once, in order");
+    s.assert_received_in_order(&put);
     let throttled_then_read = proxy
         .seen()
         .iter()
@@ -729,9 +738,7 @@ async fn a_throttled_list_shards_is_tried_again_as_configured() {
         log.contains("initialization failed; retrying"),
         "two tries, then the start-up attempt gave up:\n{log}"
     );
-    let got: Vec<String> = s.received().into_iter().map(|g| g.1).collect();
-    let want: Vec<String> = put.iter().map(|p| p.1.clone()).collect();
-    assert_eq!(got, want, "every record once, in order");
+    s.assert_received_in_order(&put);
 }
 
 /// A shard sync whose ListShards is slow (the test proxy holds it for 8 s) does not hold up
@@ -808,9 +815,7 @@ async fn near_the_tip_reads_slow_down_to_the_reduced_tps_threshold() {
     })
     .await;
     w.stop(Duration::from_secs(20));
-    let got: Vec<String> = s.received().into_iter().map(|g| g.1).collect();
-    let want: Vec<String> = put.iter().chain(&more).map(|p| p.1.clone()).collect();
-    assert_eq!(got, want, "every record once, in order");
+    s.assert_received_in_order(put.iter().chain(&more));
     // Every response said the shard is at the tip, so no call follows the one before sooner
     // than the threshold (less a margin for when the proxy got to read each request).
     let calls = get_records();
@@ -864,9 +869,7 @@ async fn slow_renewals_hold_batches_until_the_lease_is_confirmed() {
         Some("s")
     );
     w.stop(Duration::from_secs(30));
-    let got: Vec<String> = s.received().into_iter().map(|g| g.1).collect();
-    let want: Vec<String> = put.iter().map(|p| p.1.clone()).collect();
-    assert_eq!(got, want, "every record once, in order");
+    s.assert_received_in_order(&put);
 }
 
 /// A child that does not answer `shutdownRequested` within `shutdownGraceMillis` does not hold
@@ -2062,12 +2065,7 @@ async fn expired_iterator_is_recovered() {
     })
     .await;
     w.stop(Duration::from_secs(20));
-    let got: Vec<String> = s.received().into_iter().map(|r| r.1).collect();
-    assert_eq!(
-        got,
-        put.iter().map(|p| p.1.clone()).collect::<Vec<_>>(),
-        "exactly once, in order"
-    );
+    s.assert_received_in_order(&put);
 }
 
 /// A child that holds its first batch stops the fetcher once 8 MiB wait for it (Java's prefetch
