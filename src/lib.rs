@@ -11,6 +11,8 @@ pub mod lease;
 pub mod protocol;
 pub mod replay;
 pub mod retrieval;
+#[cfg(test)]
+mod testkit;
 pub mod transcript;
 pub mod worker;
 

@@ -2,8 +2,8 @@
 //! child's stdout (`multilang-protocol.md` §1–3).
 //!
 //! Pure code: message types, the encoder (one JSON object per `\n`-terminated line), the line
-//! framer for child output (`\n`, `\r\n` or a lone `\r`; no length limit; any bytes accepted) and
-//! the classification of each child line. This module does no I/O.
+//! framer for child output (`\n`, `\r\n` or a lone `\r`; any bytes accepted; lines bounded by
+//! [`MAX_LINE`]) and the classification of each child line. This module does no I/O.
 
 use bytes::{Buf, BytesMut};
 use serde_json::Value;
@@ -212,97 +212,7 @@ pub fn encode_initialize(
 /// About how long the `processRecords` line for `records` is (a little more, as a rule).
 pub fn process_records_len_hint(records: &[Record]) -> usize {
     let payload: usize = records.iter().map(|r| r.data.base64_len()).sum();
-    payload + process_records_text_hint(records)
-}
-
-/// About how long the `processRecords` line for `records` is without the records' data.
-fn process_records_text_hint(records: &[Record]) -> usize {
-    records.len() * 200 + 80
-}
-
-/// Base64 data at least this long is referenced by a [`Gathered`] message rather than copied
-/// into its text: a reference costs the pipe one of its page-sized slots and the kernel a page
-/// lookup, which for shorter data is more than copying it.
-const REFERENCE_AT_LEAST: usize = 1024;
-
-/// A message as the kernel can take it without copying the records' data: the message's own text
-/// (the JSON around the data) with the base64 data of each record left in the buffer it arrived
-/// in (a records file's mapping, a GetRecords response body). Its pieces, in order, are the line.
-#[derive(Debug, Default, Clone)]
-pub struct Gathered {
-    text: Vec<u8>,
-    /// `data[i]` follows `text[..cuts[i]]` (after the previous cut); the text after the last cut
-    /// ends the line.
-    cuts: Vec<usize>,
-    data: Vec<bytes::Bytes>,
-}
-
-impl Gathered {
-    /// The pieces of the line, in order; some may be empty.
-    pub fn pieces(&self) -> impl Iterator<Item = &[u8]> {
-        let mut from = 0;
-        let referenced = self
-            .cuts
-            .iter()
-            .zip(&self.data)
-            .flat_map(move |(&cut, data)| {
-                let text = &self.text[from..cut];
-                from = cut;
-                [text, &data[..]]
-            });
-        let last = self.cuts.last().copied().unwrap_or(0);
-        referenced.chain(std::iter::once(&self.text[last..]))
-    }
-
-    /// The length of the line.
-    pub fn len(&self) -> usize {
-        self.text.len() + self.data.iter().map(bytes::Bytes::len).sum::<usize>()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// The line as one buffer (a copy of the referenced data).
-    pub fn to_line(&self) -> Vec<u8> {
-        let mut line = Vec::with_capacity(self.len());
-        for piece in self.pieces() {
-            line.extend_from_slice(piece);
-        }
-        line
-    }
-}
-
-/// Where an encoder writes: one buffer, or a [`Gathered`] message.
-trait LineOut {
-    fn text(&mut self) -> &mut Vec<u8>;
-    fn base64(&mut self, data: &Payload);
-}
-
-impl LineOut for Vec<u8> {
-    fn text(&mut self) -> &mut Vec<u8> {
-        self
-    }
-
-    fn base64(&mut self, data: &Payload) {
-        data.append_base64(self);
-    }
-}
-
-impl LineOut for Gathered {
-    fn text(&mut self) -> &mut Vec<u8> {
-        &mut self.text
-    }
-
-    fn base64(&mut self, data: &Payload) {
-        match data {
-            Payload::Base64(t) if t.len() >= REFERENCE_AT_LEAST => {
-                self.cuts.push(self.text.len());
-                self.data.push(t.clone());
-            }
-            _ => data.append_base64(&mut self.text),
-        }
-    }
+    payload + records.len() * 200 + 80
 }
 
 /// `{"action":"processRecords","records":[...],"millisBehindLatest":...}\n`.
@@ -315,50 +225,26 @@ pub fn encode_process_records(
     millis_behind_latest: Option<i64>,
 ) {
     out.reserve(process_records_len_hint(records));
-    write_process_records(out, records, millis_behind_latest);
-}
-
-/// The same line as [`encode_process_records`], as a [`Gathered`] message: base64 data that
-/// arrived as text and is long enough is referenced, not copied.
-pub fn gather_process_records(records: &[Record], millis_behind_latest: Option<i64>) -> Gathered {
-    let mut out = Gathered {
-        text: Vec::with_capacity(process_records_text_hint(records)),
-        cuts: Vec::with_capacity(records.len()),
-        data: Vec::with_capacity(records.len()),
-    };
-    write_process_records(&mut out, records, millis_behind_latest);
-    out
-}
-
-fn write_process_records<O: LineOut>(
-    out: &mut O,
-    records: &[Record],
-    millis_behind_latest: Option<i64>,
-) {
-    out.text()
-        .extend_from_slice(b"{\"action\":\"processRecords\",\"records\":[");
+    out.extend_from_slice(b"{\"action\":\"processRecords\",\"records\":[");
     for (i, r) in records.iter().enumerate() {
-        let text = out.text();
         if i > 0 {
-            text.push(b',');
+            out.push(b',');
         }
-        text.extend_from_slice(b"{\"action\":\"record\",\"data\":\"");
-        out.base64(&r.data);
-        let text = out.text();
-        text.extend_from_slice(b"\",\"partitionKey\":");
-        push_json_str(text, &r.partition_key);
-        text.extend_from_slice(b",\"sequenceNumber\":");
-        push_json_str(text, &r.sequence_number);
-        text.extend_from_slice(b",\"subSequenceNumber\":");
-        push_int(text, r.sub_sequence_number);
-        text.extend_from_slice(b",\"approximateArrivalTimestamp\":");
-        push_int(text, r.approximate_arrival_timestamp);
-        text.push(b'}');
+        out.extend_from_slice(b"{\"action\":\"record\",\"data\":\"");
+        r.data.append_base64(out);
+        out.extend_from_slice(b"\",\"partitionKey\":");
+        push_json_str(out, &r.partition_key);
+        out.extend_from_slice(b",\"sequenceNumber\":");
+        push_json_str(out, &r.sequence_number);
+        out.extend_from_slice(b",\"subSequenceNumber\":");
+        push_int(out, r.sub_sequence_number);
+        out.extend_from_slice(b",\"approximateArrivalTimestamp\":");
+        push_int(out, r.approximate_arrival_timestamp);
+        out.push(b'}');
     }
-    let text = out.text();
-    text.extend_from_slice(b"],\"millisBehindLatest\":");
-    push_opt_int(text, millis_behind_latest);
-    text.extend_from_slice(b"}\n");
+    out.extend_from_slice(b"],\"millisBehindLatest\":");
+    push_opt_int(out, millis_behind_latest);
+    out.extend_from_slice(b"}\n");
 }
 
 /// `leaseLost`, `shardEnded`, `shutdownRequested`: only the action. (`initialize` and
@@ -477,13 +363,56 @@ pub fn classify_line(line: &[u8]) -> ChildLine {
     }
 }
 
+/// The longest line a child may write: far more than any protocol message (a `status` or
+/// `checkpoint` is well under 1 KiB), small enough that a child that never ends a line cannot make
+/// the daemon's memory grow without bound.
+pub const MAX_LINE: usize = 1 << 20;
+
+/// What [`LineDecoder`] does with a line longer than its limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OverLong {
+    /// An error: the stream is not a protocol stream (a child's stdout).
+    Fail,
+    /// Cut into pieces of the limit's length (a child's stderr, which is only logged).
+    Split,
+}
+
 /// Splits child output into lines ended by `\n`, `\r\n` or a lone `\r` (Java's
-/// `BufferedReader.readLine`), with no length limit and no UTF-8 requirement. The final
-/// unterminated line is returned at EOF.
-#[derive(Debug, Default)]
+/// `BufferedReader.readLine`), with no UTF-8 requirement. The final unterminated line is returned
+/// at EOF. Unlike Java, a line may be at most `max_len` bytes long ([`OverLong`]).
+#[derive(Debug)]
 pub struct LineDecoder {
     /// Where to resume the search for a terminator in the buffer.
     next_index: usize,
+    max_len: usize,
+    over_long: OverLong,
+}
+
+impl LineDecoder {
+    pub fn new(max_len: usize, over_long: OverLong) -> Self {
+        LineDecoder {
+            next_index: 0,
+            max_len,
+            over_long,
+        }
+    }
+
+    fn too_long(&self) -> std::io::Error {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!(
+                "a line longer than {} bytes (protocol messages are one short JSON line each)",
+                self.max_len
+            ),
+        )
+    }
+}
+
+/// [`MAX_LINE`], failing on longer lines.
+impl Default for LineDecoder {
+    fn default() -> Self {
+        LineDecoder::new(MAX_LINE, OverLong::Fail)
+    }
 }
 
 impl Decoder for LineDecoder {
@@ -493,9 +422,23 @@ impl Decoder for LineDecoder {
     fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<BytesMut>, std::io::Error> {
         let Some(offset) = memchr::memchr2(b'\n', b'\r', &buf[self.next_index..]) else {
             self.next_index = buf.len();
+            if buf.len() > self.max_len {
+                self.next_index = 0;
+                return match self.over_long {
+                    OverLong::Fail => Err(self.too_long()),
+                    OverLong::Split => Ok(Some(buf.split_to(self.max_len))),
+                };
+            }
             return Ok(None);
         };
         let end = self.next_index + offset;
+        if end > self.max_len {
+            self.next_index = 0;
+            return match self.over_long {
+                OverLong::Fail => Err(self.too_long()),
+                OverLong::Split => Ok(Some(buf.split_to(self.max_len))),
+            };
+        }
         let terminator_len = if buf[end] == b'\r' {
             match buf.get(end + 1) {
                 Some(b'\n') => 2,
@@ -744,8 +687,64 @@ mod tests {
     }
 
     #[test]
-    fn long_lines_have_no_limit() {
-        let big = vec![b'x'; 5 * 1024 * 1024];
+    fn long_lines_are_bounded() {
+        let decode = |over_long, input: &[u8]| {
+            let mut dec = LineDecoder::new(10, over_long);
+            let mut buf = BytesMut::new();
+            let mut lines = vec![];
+            for chunk in input.chunks(3) {
+                buf.extend_from_slice(chunk);
+                while let Some(l) = dec.decode(&mut buf)? {
+                    lines.push(l.to_vec());
+                }
+            }
+            while let Some(l) = dec.decode_eof(&mut buf)? {
+                lines.push(l.to_vec());
+            }
+            Ok::<_, std::io::Error>(lines)
+        };
+        // Up to the limit, with or without a terminator: lines as usual.
+        let fits = b"0123456789\nabc\r\n0123456789";
+        let want = vec![
+            b"0123456789".to_vec(),
+            b"abc".to_vec(),
+            b"0123456789".to_vec(),
+        ];
+        assert_eq!(decode(OverLong::Fail, fits).unwrap(), want);
+        assert_eq!(decode(OverLong::Split, fits).unwrap(), want);
+        // One byte more, terminated or not, ended or not: an error, or pieces of the limit.
+        for long in [
+            &b"01234567890\n"[..],
+            b"01234567890",
+            b"ok\n0123456789012345678",
+        ] {
+            let e = decode(OverLong::Fail, long).unwrap_err();
+            assert_eq!(e.kind(), std::io::ErrorKind::InvalidData);
+            assert!(e.to_string().contains("longer than 10 bytes"), "{e}");
+        }
+        assert_eq!(
+            decode(OverLong::Split, b"0123456789abcdefghijKL\nok").unwrap(),
+            vec![
+                b"0123456789".to_vec(),
+                b"abcdefghij".to_vec(),
+                b"KL".to_vec(),
+                b"ok".to_vec()
+            ]
+        );
+        // A line that never ends stops growing the buffer at the limit.
+        let mut dec = LineDecoder::new(10, OverLong::Fail);
+        let mut buf = BytesMut::new();
+        let mut failed = false;
+        for _ in 0..100 {
+            buf.extend_from_slice(b"xxxx");
+            if dec.decode(&mut buf).is_err() {
+                failed = true;
+                break;
+            }
+        }
+        assert!(failed && buf.len() <= 12, "{}", buf.len());
+        // The default limit leaves room for any protocol message and some junk.
+        let big = vec![b'x'; MAX_LINE];
         let mut input = big.clone();
         input.push(b'\n');
         let chunks: Vec<&[u8]> = input.chunks(65536).collect();
@@ -781,58 +780,6 @@ mod tests {
         assert_eq!(a, b);
         assert_eq!(as_text, as_bytes);
         assert!(process_records_len_hint(&[as_text]) >= a.len());
-    }
-
-    proptest! {
-        /// Whatever mix of data forms and sizes, a gathered message's pieces are the line.
-        #[test]
-        fn a_gathered_message_is_the_same_line(
-            records in proptest::collection::vec(
-                (proptest::collection::vec(any::<u8>(), 0..2500), any::<bool>(), "[a-z\"\\\\é]{0,6}"),
-                0..6,
-            ),
-            behind in proptest::option::of(0i64..1_000_000),
-        ) {
-            let records: Vec<Record> = records
-                .iter()
-                .enumerate()
-                .map(|(i, (data, as_text, pk))| {
-                    let mut r = rec(data, pk, &(i * 7).to_string(), i as u64, 1 + i as i64);
-                    if *as_text {
-                        let text = base64::engine::general_purpose::STANDARD.encode(data);
-                        r.data = Payload::base64(text.into()).unwrap();
-                    }
-                    r
-                })
-                .collect();
-            let mut line = Vec::new();
-            encode_process_records(&mut line, &records, behind);
-            let gathered = gather_process_records(&records, behind);
-            prop_assert_eq!(gathered.len(), line.len());
-            prop_assert_eq!(gathered.to_line(), line);
-        }
-    }
-
-    #[test]
-    fn long_base64_data_is_referenced_and_short_data_copied() {
-        let long = base64::engine::general_purpose::STANDARD.encode(vec![7u8; 3000]);
-        let short = base64::engine::general_purpose::STANDARD.encode(vec![7u8; 30]);
-        let mut records = vec![
-            rec(b"", "a", "1", 0, 1),
-            rec(b"", "b", "2", 0, 1),
-            rec(&[7; 3000], "c", "3", 0, 1),
-        ];
-        records[0].data = Payload::base64(long.clone().into()).unwrap();
-        records[1].data = Payload::base64(short.into()).unwrap();
-        let gathered = gather_process_records(&records, None);
-        // The long text is one piece of its own, the very bytes it came in; the rest is copied.
-        let pieces: Vec<&[u8]> = gathered.pieces().collect();
-        assert_eq!(pieces.len(), 3);
-        let Payload::Base64(held) = &records[0].data else {
-            unreachable!()
-        };
-        assert_eq!(pieces[1].as_ptr(), held.as_ptr());
-        assert_eq!(pieces[1], long.as_bytes());
     }
 
     proptest! {

@@ -683,12 +683,7 @@ pub async fn run(
         Some(path) => Some(Transcript::create(path)?),
         None => None,
     };
-    let spec = ChildSpec {
-        argv: config.executable_argv(),
-        timeout: config.timeout,
-        exit_grace: config.child_exit_grace,
-        slow_after: config.lifecycle.log_warning_for_task_after,
-    };
+    let spec = ChildSpec::from_config(config);
     let initial = ExtendedSequenceNumber::new(
         SequenceNumber::parse(config.initial_position.sentinel())
             .unwrap_or(SequenceNumber::TrimHorizon),

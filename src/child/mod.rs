@@ -1,21 +1,24 @@
-//! One child process per shard lease, and the exchanges with it (`multilang-protocol.md` §1, §3).
+//! One record processor per shard session, and the exchanges with it (`docs/protocol.md`).
 //!
-//! A [`ShardChild`] spawns `executableName` (split on spaces, no shell), writes protocol lines to
-//! its stdin from a writer task, reads its stdout on the caller's task and forwards its stderr
-//! line by line from a third task, so a multi-MB message and a chatty child never deadlock. Each
-//! action is one exchange: send it, answer checkpoint requests, wait for the matching `status`.
+//! A [`ShardChild`] starts a child through its [`ChildSpec`]'s [`Launch`] (in production the
+//! [`Program`] of `executableName`, split on spaces, no shell), writes protocol lines to its stdin
+//! from a writer task, reads its stdout on the caller's task and forwards its stderr line by line
+//! from a third task, so a multi-MB message and a chatty child never deadlock. Each action is one
+//! exchange: send it, answer checkpoint requests, wait for the matching `status`. A stdout line
+//! longer than [`protocol::MAX_LINE`] fails the session (a child that never ends a line cannot
+//! grow the daemon's memory); a longer stderr line is logged in pieces.
 //!
 //! Unlike Java, a failing child (spawn failure, crash, timeout, protocol violation) is an error
 //! for its own shard only; the caller decides what happens next. Nothing here knows DynamoDB:
 //! accepted checkpoints go to a [`CheckpointSink`].
 
 use std::io;
-use std::process::{ExitStatus, Stdio};
+use std::process::ExitStatus;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::BytesMut;
-use tokio::io::{AsyncRead, AsyncReadExt};
-use tokio::process::{Child, ChildStderr, ChildStdout, Command};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
@@ -25,17 +28,23 @@ use tracing::{debug, error, info, warn, Instrument};
 use crate::checkpoint::{
     CheckpointSink, CheckpointState, Decision, ExtendedSequenceNumber, Window,
 };
-use crate::protocol::{self, Action, ChildLine, FromChild, Gathered, LineDecoder, Record};
+use crate::config::Config;
+use crate::protocol::{self, Action, ChildLine, FromChild, LineDecoder, OverLong, Record};
 use crate::transcript::{Direction, Transcript};
 
-mod stdin;
-use stdin::{Outgoing, StdinWriter};
+mod launch;
+#[cfg(test)]
+pub(crate) mod scripted;
+#[cfg(test)]
+mod tests;
+
+pub use launch::{Launch, Pipes, Process, Program};
 
 /// How to start and bound a child.
 #[derive(Debug, Clone)]
 pub struct ChildSpec {
-    /// `executableName` split on spaces.
-    pub argv: Vec<String>,
+    /// What starts a child: `executableName`'s program, split on spaces.
+    pub launcher: Arc<dyn Launch>,
     /// `timeoutInSeconds`: the longest wait for each message from the child.
     pub timeout: Option<Duration>,
     /// After closing a child's stdin, how long it may take to exit before SIGTERM, then SIGKILL.
@@ -43,6 +52,20 @@ pub struct ChildSpec {
     /// `logWarningForTaskAfterMillis`: an action the child has not answered after this long is
     /// logged at WARN (once per action).
     pub slow_after: Option<Duration>,
+}
+
+impl ChildSpec {
+    /// The children `config` describes: `executableName`, with its timeouts.
+    pub fn from_config(config: &Config) -> ChildSpec {
+        ChildSpec {
+            launcher: Arc::new(Program {
+                argv: config.executable_argv(),
+            }),
+            timeout: config.timeout,
+            exit_grace: config.child_exit_grace,
+            slow_after: config.lifecycle.log_warning_for_task_after,
+        }
+    }
 }
 
 /// Why a child's session ended early. Each is fatal to that child only.
@@ -98,11 +121,11 @@ struct LineReader<R> {
 }
 
 impl<R: AsyncRead + Unpin> LineReader<R> {
-    fn new(inner: R) -> Self {
+    fn new(inner: R, decoder: LineDecoder) -> Self {
         LineReader {
             inner,
             buf: BytesMut::with_capacity(8 * 1024),
-            decoder: LineDecoder::default(),
+            decoder,
             eof: false,
         }
     }
@@ -130,17 +153,15 @@ impl<R: AsyncRead + Unpin> LineReader<R> {
 /// A running child process bound to one shard.
 pub struct ShardChild {
     shard_id: String,
-    /// Declared before the writer's fields, so that when a `ShardChild` is dropped without
-    /// `close`, the child is killed (`kill_on_drop`) before the writer lets go of a spliced
-    /// message (`stdin` module): a killed child reads nothing more.
-    process: Child,
-    /// Messages to write to stdin; dropping it closes the child's stdin once the queue drains.
-    stdin: Option<mpsc::UnboundedSender<Outgoing>>,
+    /// Dropping it kills the child (`kill_on_drop`), so a session that ends without `close`
+    /// leaves no process behind.
+    process: Box<dyn Process>,
+    /// Lines to write to stdin; dropping it closes the child's stdin once the queue drains.
+    stdin: Option<mpsc::UnboundedSender<Vec<u8>>>,
     /// Fires with the error if a stdin write fails.
     write_failed: Option<oneshot::Receiver<io::Error>>,
-    /// Ends with the spliced message the pipe may still hold, to be dropped once the child is gone.
-    writer: Option<JoinHandle<Option<Gathered>>>,
-    stdout: LineReader<ChildStdout>,
+    writer: Option<JoinHandle<()>>,
+    stdout: LineReader<Box<dyn AsyncRead + Send + Unpin>>,
     stderr: Option<JoinHandle<()>>,
     timeout: Option<Duration>,
     slow_after: Option<Duration>,
@@ -150,61 +171,22 @@ pub struct ShardChild {
 }
 
 impl ShardChild {
-    /// Starts the child for `shard_id`. It inherits the daemon's environment and working
-    /// directory, and runs in its own process group, so a Ctrl-C at the terminal reaches the
-    /// daemon only and the daemon decides how the child ends.
+    /// Starts the child for `shard_id` with `spec`'s launcher.
     pub fn spawn(
         spec: &ChildSpec,
         shard_id: &str,
         transcript: Option<Transcript>,
     ) -> Result<ShardChild, ChildError> {
-        let Some((program, args)) = spec.argv.split_first() else {
-            return Err(ChildError::Spawn {
-                program: String::new(),
-                source: io::Error::new(io::ErrorKind::InvalidInput, "executableName is empty"),
-            });
-        };
-        let mut process = Command::new(program)
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .process_group(0)
-            .kill_on_drop(true)
-            .spawn()
-            .map_err(|source| ChildError::Spawn {
-                program: program.clone(),
-                source,
-            })?;
-        let (Some(stdin), Some(stdout), Some(stderr)) = (
-            process.stdin.take(),
-            process.stdout.take(),
-            process.stderr.take(),
-        ) else {
-            return Err(ChildError::Spawn {
-                program: program.clone(),
-                source: io::Error::other("the child's pipes were not created"),
-            });
-        };
-        info!(pid = process.id(), program = %program, "started record processor");
-        let mut pipe = StdinWriter::new(stdin).map_err(|source| ChildError::Spawn {
-            program: program.clone(),
-            source,
-        })?;
-
-        let (tx, mut rx) = mpsc::unbounded_channel::<Outgoing>();
+        let Pipes {
+            stdin,
+            stdout,
+            stderr,
+            process,
+        } = spec.launcher.launch(shard_id)?;
+        info!(pid = process.id(), launcher = ?spec.launcher, "started record processor");
+        let (tx, rx) = mpsc::unbounded_channel::<Vec<u8>>();
         let (failed_tx, failed_rx) = oneshot::channel();
-        let writer = tokio::spawn(async move {
-            while let Some(message) = rx.recv().await {
-                if let Err(e) = pipe.write(message).await {
-                    // The receiver is gone only if the child was already dropped.
-                    failed_tx.send(e).unwrap_or_default();
-                    break;
-                }
-            }
-            // Dropping the pipe here closes it: the child sees EOF.
-            pipe.into_held()
-        });
+        let writer = tokio::spawn(write_stdin(stdin, rx, failed_tx));
         let stderr = tokio::spawn(
             forward_stderr(stderr, shard_id.to_owned()).instrument(tracing::Span::current()),
         );
@@ -214,7 +196,7 @@ impl ShardChild {
             stdin: Some(tx),
             write_failed: Some(failed_rx),
             writer: Some(writer),
-            stdout: LineReader::new(stdout),
+            stdout: LineReader::new(stdout, LineDecoder::default()),
             stderr: Some(stderr),
             timeout: spec.timeout,
             slow_after: spec.slow_after,
@@ -251,14 +233,8 @@ impl ShardChild {
             checkpoint.map(|c| c.sequence_number.as_str()),
             checkpoint.map(|c| c.sub_sequence_number),
         );
-        self.exchange(
-            Action::Initialize,
-            Outgoing::Line(msg),
-            Window::Closed,
-            state,
-            sink,
-        )
-        .await?;
+        self.exchange(Action::Initialize, msg, Window::Closed, state, sink)
+            .await?;
         self.phase = Phase::Initialized;
         Ok(())
     }
@@ -281,16 +257,8 @@ impl ShardChild {
                 .iter()
                 .map(|r| (r.sequence_number.as_str(), r.sub_sequence_number)),
         );
-        let msg = if cfg!(target_os = "linux") {
-            Outgoing::Gathered(protocol::gather_process_records(
-                records,
-                millis_behind_latest,
-            ))
-        } else {
-            let mut msg = Vec::new();
-            protocol::encode_process_records(&mut msg, records, millis_behind_latest);
-            Outgoing::Line(msg)
-        };
+        let mut msg = Vec::new();
+        protocol::encode_process_records(&mut msg, records, millis_behind_latest);
         self.exchange(
             Action::ProcessRecords,
             msg,
@@ -318,7 +286,7 @@ impl ShardChild {
         match self
             .exchange(
                 Action::ShutdownRequested,
-                Outgoing::Line(msg),
+                msg,
                 Window::UpToDelivered,
                 state,
                 sink,
@@ -377,8 +345,7 @@ impl ShardChild {
         )?;
         let mut msg = Vec::new();
         protocol::encode_bare(&mut msg, action);
-        self.exchange(action, Outgoing::Line(msg), window, state, sink)
-            .await?;
+        self.exchange(action, msg, window, state, sink).await?;
         self.phase = Phase::Ended;
         Ok(())
     }
@@ -401,9 +368,9 @@ impl ShardChild {
         }
     }
 
-    fn send(&mut self, action: Action, msg: Outgoing) -> Result<(), ChildError> {
+    fn send(&mut self, action: Action, msg: Vec<u8>) -> Result<(), ChildError> {
         if let Some(t) = &self.transcript {
-            t.record(&self.shard_id, Direction::ToChild, &msg.to_line());
+            t.record(&self.shard_id, Direction::ToChild, &msg);
         }
         let sent = self.stdin.as_ref().map(|tx| tx.send(msg));
         match sent {
@@ -419,7 +386,7 @@ impl ShardChild {
     async fn exchange<S: CheckpointSink>(
         &mut self,
         action: Action,
-        msg: Outgoing,
+        msg: Vec<u8>,
         window: Window,
         state: &mut CheckpointState,
         sink: &mut S,
@@ -442,7 +409,7 @@ impl ShardChild {
     async fn exchange_inner<S: CheckpointSink>(
         &mut self,
         action: Action,
-        msg: Outgoing,
+        msg: Vec<u8>,
         window: Window,
         state: &mut CheckpointState,
         sink: &mut S,
@@ -489,7 +456,7 @@ impl ShardChild {
                         sub_sequence_number,
                         error.map(|e| e.java_name()),
                     );
-                    self.send(action, Outgoing::Line(reply))?;
+                    self.send(action, reply)?;
                 }
             }
         }
@@ -614,9 +581,7 @@ impl ShardChild {
             }
         }
         if let Some(writer) = self.writer.take() {
-            // The child is gone (or beyond reach): what the writer still held can go now.
             writer.abort();
-            drop(writer.await);
         }
         match &status {
             Some(s) => info!(status = %describe_exit(*s), "record processor exited"),
@@ -627,23 +592,42 @@ impl ShardChild {
 
     /// SIGTERM, a short wait, then SIGKILL.
     async fn terminate(&mut self) -> Option<ExitStatus> {
-        if let Some(pid) = self.process.id() {
-            warn!(pid, "record processor did not exit; sending SIGTERM");
-            let pid = nix::unistd::Pid::from_raw(pid as i32);
-            if let Err(e) = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM) {
-                debug!(error = %e, "SIGTERM failed");
-            }
-            if let Ok(Ok(status)) =
-                tokio::time::timeout(Duration::from_secs(2), self.process.wait()).await
-            {
-                return Some(status);
-            }
-            warn!("record processor ignored SIGTERM; sending SIGKILL");
+        warn!(
+            pid = self.process.id(),
+            "record processor did not exit; sending SIGTERM"
+        );
+        self.process.terminate();
+        if let Ok(Ok(status)) =
+            tokio::time::timeout(Duration::from_secs(2), self.process.wait()).await
+        {
+            return Some(status);
         }
-        if let Err(e) = self.process.start_kill() {
-            debug!(error = %e, "SIGKILL failed");
-        }
+        warn!("record processor ignored SIGTERM; sending SIGKILL");
+        self.process.kill();
         self.process.wait().await.ok()
+    }
+}
+
+/// Writes queued lines to the child's stdin until the queue closes, then closes stdin (the child
+/// sees EOF). A failed write is reported once on `failed` and ends the writer.
+async fn write_stdin(
+    mut stdin: Box<dyn AsyncWrite + Send + Unpin>,
+    mut lines: mpsc::UnboundedReceiver<Vec<u8>>,
+    failed: oneshot::Sender<io::Error>,
+) {
+    while let Some(line) = lines.recv().await {
+        let written = match stdin.write_all(&line).await {
+            Ok(()) => stdin.flush().await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = written {
+            // The receiver is gone only if the child was already dropped.
+            failed.send(e).unwrap_or_default();
+            return;
+        }
+    }
+    if let Err(e) = stdin.shutdown().await {
+        debug!(error = %e, "closing the record processor's stdin");
     }
 }
 
@@ -663,10 +647,13 @@ pub const CHILD_OUTPUT_TARGET: &str = "child";
 
 /// Forwards every stderr line of the child to the daemon's log; the caller's span carries the
 /// shard id.
-async fn forward_stderr(stderr: ChildStderr, shard_id: String) {
+async fn forward_stderr(stderr: Box<dyn AsyncRead + Send + Unpin>, shard_id: String) {
     // At a level that leaves out the shard's span, the line names the shard itself.
     let untagged = tracing::Span::current().is_disabled();
-    let mut reader = LineReader::new(stderr);
+    let mut reader = LineReader::new(
+        stderr,
+        LineDecoder::new(protocol::MAX_LINE, OverLong::Split),
+    );
     loop {
         match reader.next_line().await {
             Ok(Some(line)) => {

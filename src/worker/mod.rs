@@ -156,12 +156,7 @@ pub async fn run(
             task_backoff: config.lifecycle.task_backoff_time,
             poll_epoch: Instant::now(),
         },
-        spec: ChildSpec {
-            argv: config.executable_argv(),
-            timeout: config.timeout,
-            exit_grace: config.child_exit_grace,
-            slow_after: config.lifecycle.log_warning_for_task_after,
-        },
+        spec: ChildSpec::from_config(&config),
         config: config.clone(),
         me,
         table,
