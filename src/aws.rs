@@ -10,10 +10,8 @@ use aws_config::provider_config::ProviderConfig;
 use aws_config::{AppName, BehaviorVersion, ConfigLoader, Region, SdkConfig};
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_sdk_kinesis::config::SharedHttpClient;
-use aws_sdk_kinesis::error::{ProvideErrorMetadata, SdkError};
 use aws_smithy_http_client::proxy::ProxyConfig;
 use aws_smithy_http_client::{tls, ConnectorBuilder};
-use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use std::sync::Arc;
 use std::time::Duration;
 use tracing::{debug, info};
@@ -58,58 +56,6 @@ pub fn http_client() -> SharedHttpClient {
         }
         connector.set_proxy_config(Some(proxy.clone()));
         connector.build()
-    })
-}
-
-/// One line for an SDK error, for logs and the final error message: the service's code and
-/// message when it answered, else what went wrong on the way (each cause once, no dump of the
-/// raw response).
-pub(crate) fn describe<E>(e: &SdkError<E, HttpResponse>) -> String
-where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-{
-    if let Some(code) = e.code() {
-        return match e.message() {
-            Some(message) => format!("{code}: {message}"),
-            None => code.to_owned(),
-        };
-    }
-    let head = match e {
-        SdkError::ResponseError(r) => format!("unreadable response (HTTP {})", r.raw().status()),
-        other => other.to_string(),
-    };
-    crate::with_causes(head, std::error::Error::source(e))
-}
-
-/// An HTTP 403 whose body the SDK could not read as the service's error (an endpoint that
-/// answers authentication failures in XML, as moto does), described briefly: the status and the
-/// body's `<Code>` and `<Message>` if it has them. `None` for anything else.
-pub(crate) fn forbidden_without_code<E: ProvideErrorMetadata>(
-    e: &SdkError<E, HttpResponse>,
-) -> Option<String> {
-    if e.code().is_some() {
-        return None;
-    }
-    let raw = e.raw_response()?;
-    if raw.status().as_u16() != 403 {
-        return None;
-    }
-    let body = raw
-        .body()
-        .bytes()
-        .map(|b| String::from_utf8_lossy(b).into_owned())
-        .unwrap_or_default();
-    let element = |tag: &str| {
-        let start = body.find(&format!("<{tag}>"))? + tag.len() + 2;
-        let end = start + body[start..].find(&format!("</{tag}>"))?;
-        Some(body[start..end].to_owned())
-    };
-    Some(match (element("Code"), element("Message")) {
-        (Some(code), Some(message)) => format!("HTTP 403 Forbidden: {code}: {message}"),
-        _ => format!(
-            "HTTP 403 Forbidden: {}",
-            body.chars().take(200).collect::<String>()
-        ),
     })
 }
 

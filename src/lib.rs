@@ -11,6 +11,7 @@ pub mod lease;
 pub mod protocol;
 pub mod replay;
 pub mod retrieval;
+pub mod sdk_error;
 #[cfg(test)]
 mod testkit;
 pub mod transcript;

@@ -49,6 +49,20 @@ impl Timeline {
             .collect()
     }
 
+    /// When the events that start with `prefix` happened.
+    pub fn times_of(&self, prefix: &str) -> Vec<Duration> {
+        self.events()
+            .into_iter()
+            .filter(|(_, e)| e.starts_with(prefix))
+            .map(|(t, _)| t)
+            .collect()
+    }
+
+    /// When the first event that starts with `prefix` happened.
+    pub fn first(&self, prefix: &str) -> Option<Duration> {
+        self.times_of(prefix).first().copied()
+    }
+
     /// The events in order, one per line with its time, for a failing assertion's message.
     pub fn dump(&self) -> String {
         self.events()
@@ -56,4 +70,26 @@ impl Timeline {
             .map(|(t, e)| format!("{:>9.3}s {e}\n", t.as_secs_f64()))
             .collect()
     }
+
+    /// Waits until an event starting with `prefix` has happened and returns when it did; panics
+    /// with the timeline if none has after `limit` (of paused time: no real delay).
+    pub async fn wait_for(&self, prefix: &str, limit: Duration) -> Duration {
+        let deadline = Instant::now() + limit;
+        loop {
+            let pushed = self.pushed.notified();
+            tokio::pin!(pushed);
+            pushed.as_mut().enable();
+            if let Some(t) = self.first(prefix) {
+                return t;
+            }
+            if tokio::time::timeout_at(deadline, pushed).await.is_err() {
+                panic!("no {prefix:?} within {limit:?}; timeline:\n{}", self.dump());
+            }
+        }
+    }
+}
+
+/// `Duration::from_millis`, short for timeline assertions.
+pub fn ms(millis: u64) -> Duration {
+    Duration::from_millis(millis)
 }

@@ -20,66 +20,12 @@ use aws_sdk_dynamodb::Client;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use tracing::{debug, info, warn};
 
+use super::table::{
+    checkpointed_by, failed_condition, held_by, released, LeaseTable, OtherRow, Scan, TableError,
+    Written,
+};
 use super::{HashKeyRange, Lease};
 use crate::checkpoint::{ExtendedSequenceNumber, SequenceNumber};
-
-/// Why a lease-table call failed (a failed condition is not an error).
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum LeaseError {
-    #[error("the lease table is throttling requests: {0}")]
-    Throttled(String),
-    #[error("the lease table does not exist: {0}")]
-    TableMissing(String),
-    #[error("access denied or bad credentials: {0}")]
-    AccessDenied(String),
-    #[error("lease table request failed: {0}")]
-    Other(String),
-}
-
-/// A row of the lease table that is not a lease (KCL 3.x metadata), with what we look at.
-#[derive(Debug, Clone, PartialEq)]
-pub struct OtherRow {
-    pub key: String,
-    pub entity_type: Option<String>,
-    /// `cv` of the `Migration3.0` row: the application's KCL client version.
-    pub client_version: Option<String>,
-    /// `lut` of a worker-metrics row: its last update, epoch seconds.
-    pub last_update: Option<i64>,
-}
-
-/// One scan of the table.
-#[derive(Debug, Clone, Default)]
-pub struct Scan {
-    pub leases: Vec<Lease>,
-    pub other_rows: Vec<OtherRow>,
-}
-
-/// The result of a counter-conditioned write.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Written {
-    /// The write happened; the lease's counter is now this.
-    Ok { counter: u64 },
-    /// The condition failed: the lease is not ours any more (or changed under us). `seen` is the
-    /// row as the failed condition found it, when DynamoDB returned it and it is still a lease.
-    Lost { seen: Option<Seen> },
-}
-
-/// Who held a lease, and at which counter, when our conditional write failed: for the log line
-/// that says why (§6 Rec.).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Seen {
-    pub owner: Option<String>,
-    pub counter: u64,
-}
-
-impl std::fmt::Display for Seen {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match &self.owner {
-            Some(owner) => write!(f, "counter {} held by {owner}", self.counter),
-            None => write!(f, "counter {} with no owner", self.counter),
-        }
-    }
-}
 
 /// The lease table of one application.
 #[derive(Clone, Debug)]
@@ -96,7 +42,7 @@ async fn scan_pages(
     client: &Client,
     table: &str,
     segment: Option<(u32, u32)>,
-) -> Result<Vec<HashMap<String, AttributeValue>>, LeaseError> {
+) -> Result<Vec<HashMap<String, AttributeValue>>, TableError> {
     let mut items = Vec::new();
     let mut start: Option<HashMap<String, AttributeValue>> = None;
     loop {
@@ -127,27 +73,23 @@ fn n(v: u64) -> AttributeValue {
     AttributeValue::N(v.to_string())
 }
 
-fn error<E>(e: SdkError<E, HttpResponse>) -> LeaseError
+fn error<E>(e: SdkError<E, HttpResponse>) -> TableError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
-    if let Some(forbidden) = crate::aws::forbidden_without_code(&e) {
-        return LeaseError::AccessDenied(forbidden);
-    }
-    let code = e.code().unwrap_or_default().to_owned();
-    let text = crate::aws::describe(&e);
+    let (code, text) = crate::sdk_error::code_and_text(&e);
     match code.as_str() {
         "ProvisionedThroughputExceededException"
         | "ThrottlingException"
-        | "RequestLimitExceeded" => LeaseError::Throttled(text),
-        "ResourceNotFoundException" => LeaseError::TableMissing(text),
+        | "RequestLimitExceeded" => TableError::Throttled(text),
+        "ResourceNotFoundException" => TableError::TableMissing(text),
         "AccessDeniedException"
         | "UnrecognizedClientException"
         | "InvalidSignatureException"
         | "ExpiredTokenException"
         | "IncompleteSignatureException"
-        | "MissingAuthenticationTokenException" => LeaseError::AccessDenied(text),
-        _ => LeaseError::Other(text),
+        | "MissingAuthenticationTokenException" => TableError::AccessDenied(text),
+        _ => TableError::Other(text),
     }
 }
 
@@ -155,17 +97,9 @@ fn is_condition_failure<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> bool 
     e.code() == Some("ConditionalCheckFailedException")
 }
 
-/// What a renewal or a take by `me` leaves in the row, counter `next`: `me` owns it and no 3.x
-/// hand-off is in progress.
-fn held_by(me: &str) -> impl Fn(&Lease, u64) -> bool + '_ {
-    move |l, next| {
-        l.owner.as_deref() == Some(me) && l.counter == next && l.checkpoint_owner.is_none()
-    }
-}
-
 /// A conditional write's outcome: whether its condition held. A failed condition is an answer,
 /// not an error.
-fn condition_held<T, E>(result: Result<T, SdkError<E, HttpResponse>>) -> Result<bool, LeaseError>
+fn condition_held<T, E>(result: Result<T, SdkError<E, HttpResponse>>) -> Result<bool, TableError>
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
@@ -299,76 +233,6 @@ impl DynamoLeaseTable {
         self
     }
 
-    pub fn name(&self) -> &str {
-        &self.table
-    }
-
-    /// Creates the table with KCL's key schema if it does not exist, and waits until it is
-    /// ACTIVE. Returns whether this call created it.
-    pub async fn ensure_table(
-        &self,
-        deletion_protection: bool,
-        point_in_time_recovery: bool,
-    ) -> Result<bool, LeaseError> {
-        match self
-            .client
-            .describe_table()
-            .table_name(&self.table)
-            .send()
-            .await
-        {
-            Ok(out) => {
-                if point_in_time_recovery {
-                    info!(table = %self.table, "leaseTablePitrEnabled is applied only to a lease table kcl-bridge creates; this one is left as it is");
-                }
-                if out.table().and_then(|t| t.table_status()) == Some(&TableStatus::Active) {
-                    return Ok(false);
-                }
-            }
-            Err(e) if e.code() == Some("ResourceNotFoundException") => {
-                let created = self
-                    .client
-                    .create_table()
-                    .table_name(&self.table)
-                    .key_schema(
-                        KeySchemaElement::builder()
-                            .attribute_name("leaseKey")
-                            .key_type(KeyType::Hash)
-                            .build()
-                            .map_err(|e| LeaseError::Other(e.to_string()))?,
-                    )
-                    .attribute_definitions(
-                        AttributeDefinition::builder()
-                            .attribute_name("leaseKey")
-                            .attribute_type(ScalarAttributeType::S)
-                            .build()
-                            .map_err(|e| LeaseError::Other(e.to_string()))?,
-                    )
-                    .billing_mode(BillingMode::PayPerRequest)
-                    .deletion_protection_enabled(deletion_protection)
-                    .send()
-                    .await;
-                let ours = match created {
-                    Ok(_) => {
-                        info!(table = %self.table, "created the lease table");
-                        true
-                    }
-                    // Another worker created it first: fine.
-                    Err(e) if e.code() == Some("ResourceInUseException") => false,
-                    Err(e) => return Err(error(e)),
-                };
-                self.wait_active().await?;
-                if ours && point_in_time_recovery {
-                    self.enable_point_in_time_recovery().await;
-                }
-                return Ok(true);
-            }
-            Err(e) => return Err(error(e)),
-        }
-        self.wait_active().await?;
-        Ok(false)
-    }
-
     /// `leaseTablePitrEnabled` on a table this worker just created. (Java applies it on every
     /// start, to an existing table too, which needs a permission a consumer seldom has: §1.1 Rec.)
     /// A failure is a WARN: the leases work without it.
@@ -400,7 +264,7 @@ impl DynamoLeaseTable {
         }
     }
 
-    async fn wait_active(&self) -> Result<(), LeaseError> {
+    async fn wait_active(&self) -> Result<(), TableError> {
         for _ in 0..1200 {
             let out = self
                 .client
@@ -414,14 +278,14 @@ impl DynamoLeaseTable {
             }
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
-        Err(LeaseError::Other(format!(
+        Err(TableError::Other(format!(
             "table {} did not become ACTIVE within 10 minutes",
             self.table
         )))
     }
 
     /// Every row of the lease table, in [`Self::with_scan_segments`] segments read at once.
-    async fn scan_lease_table(&self) -> Result<Vec<HashMap<String, AttributeValue>>, LeaseError> {
+    async fn scan_lease_table(&self) -> Result<Vec<HashMap<String, AttributeValue>>, TableError> {
         let total = self.scan_segments;
         if total <= 1 {
             return scan_pages(&self.client, &self.table, None).await;
@@ -437,87 +301,12 @@ impl DynamoLeaseTable {
         let mut read = Vec::with_capacity(total as usize);
         while let Some(joined) = segments.join_next().await {
             let (segment, items) =
-                joined.map_err(|e| LeaseError::Other(format!("a scan segment failed: {e}")))?;
+                joined.map_err(|e| TableError::Other(format!("a scan segment failed: {e}")))?;
             read.push((segment, items?));
         }
         // In segment order, as one scan would have returned them.
         read.sort_by_key(|(segment, _)| *segment);
         Ok(read.into_iter().flat_map(|(_, items)| items).collect())
-    }
-
-    /// Reads every row of the lease table, leases and other rows apart.
-    pub async fn scan(&self) -> Result<Scan, LeaseError> {
-        let mut scan = Scan::default();
-        for item in self.scan_lease_table().await? {
-            match decode(&item) {
-                Ok(lease) => scan.leases.push(lease),
-                Err(other) => {
-                    debug!(key = %other.key, entity_type = ?other.entity_type, "skipping a row that is not a lease");
-                    scan.other_rows.push(other);
-                }
-            }
-        }
-        Ok(scan)
-    }
-
-    /// Reads the KCL 3.0–3.4 metadata tables (`<app>-CoordinatorState`, keyed by `key`, and
-    /// `<app>-WorkerMetricStats`, keyed by `wid`) as [`OtherRow`]s, so they can be judged like the
-    /// rows KCL 3.5 keeps in the lease table. A table that does not exist yields no rows.
-    pub async fn scan_legacy_metadata(
-        &self,
-        coordinator_state: &str,
-        worker_metrics: &str,
-    ) -> Result<Vec<OtherRow>, LeaseError> {
-        let mut rows = Vec::new();
-        for (table, key_attr, entity_type) in [
-            (coordinator_state, "key", None),
-            (worker_metrics, "wid", Some("WORKER_METRIC_STATS")),
-        ] {
-            let items = match scan_pages(&self.client, table, None).await {
-                Ok(items) => items,
-                Err(LeaseError::TableMissing(_)) => continue,
-                Err(e) => return Err(e),
-            };
-            for item in items {
-                let str_attr = |k: &str| item.get(k).and_then(|v| v.as_s().ok()).cloned();
-                rows.push(OtherRow {
-                    key: str_attr(key_attr).unwrap_or_default(),
-                    entity_type: entity_type
-                        .map(str::to_owned)
-                        .or_else(|| str_attr("entityType")),
-                    client_version: str_attr("cv"),
-                    last_update: last_update(&item),
-                });
-            }
-        }
-        Ok(rows)
-    }
-
-    /// Reads one lease, consistently. `None` if absent or not a lease.
-    pub async fn get(&self, key: &str) -> Result<Option<Lease>, LeaseError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("leaseKey", s(key))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(error)?;
-        Ok(out.item().and_then(|item| decode(item).ok()))
-    }
-
-    /// Creates a lease unless one with its key exists. Returns whether this call created it.
-    pub async fn create_if_absent(&self, lease: &Lease) -> Result<bool, LeaseError> {
-        let put = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(encode(lease)))
-            .condition_expression("attribute_not_exists(leaseKey)")
-            .send()
-            .await;
-        condition_held(put)
     }
 
     /// An UpdateItem of `lease`'s row with `:c` bound to the counter we hold and `:next` to C+1;
@@ -539,7 +328,7 @@ impl DynamoLeaseTable {
         req: UpdateItemFluentBuilder,
         lease: &Lease,
         ours: impl Fn(&Lease, u64) -> bool,
-    ) -> Result<Written, LeaseError> {
+    ) -> Result<Written, TableError> {
         let next = lease.counter + 1;
         let out = req
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
@@ -554,33 +343,172 @@ impl DynamoLeaseTable {
                     }
                     _ => None,
                 };
-                match current {
-                    Some(l) if ours(&l, next) => Ok(Written::Ok { counter: next }),
-                    seen => Ok(Written::Lost {
-                        seen: seen.map(|l| Seen {
-                            owner: l.owner,
-                            counter: l.counter,
-                        }),
-                    }),
-                }
+                Ok(failed_condition(lease, current, ours))
             }
             Err(e) => Err(error(e)),
         }
     }
+}
+
+impl LeaseTable for DynamoLeaseTable {
+    fn name(&self) -> &str {
+        &self.table
+    }
+
+    /// Creates the table with KCL's key schema if it does not exist, and waits until it is
+    /// ACTIVE. Returns whether this call created it.
+    async fn ensure_table(
+        &self,
+        deletion_protection: bool,
+        point_in_time_recovery: bool,
+    ) -> Result<bool, TableError> {
+        match self
+            .client
+            .describe_table()
+            .table_name(&self.table)
+            .send()
+            .await
+        {
+            Ok(out) => {
+                if point_in_time_recovery {
+                    info!(table = %self.table, "leaseTablePitrEnabled is applied only to a lease table kcl-bridge creates; this one is left as it is");
+                }
+                if out.table().and_then(|t| t.table_status()) == Some(&TableStatus::Active) {
+                    return Ok(false);
+                }
+            }
+            Err(e) if e.code() == Some("ResourceNotFoundException") => {
+                let created = self
+                    .client
+                    .create_table()
+                    .table_name(&self.table)
+                    .key_schema(
+                        KeySchemaElement::builder()
+                            .attribute_name("leaseKey")
+                            .key_type(KeyType::Hash)
+                            .build()
+                            .map_err(|e| TableError::Other(e.to_string()))?,
+                    )
+                    .attribute_definitions(
+                        AttributeDefinition::builder()
+                            .attribute_name("leaseKey")
+                            .attribute_type(ScalarAttributeType::S)
+                            .build()
+                            .map_err(|e| TableError::Other(e.to_string()))?,
+                    )
+                    .billing_mode(BillingMode::PayPerRequest)
+                    .deletion_protection_enabled(deletion_protection)
+                    .send()
+                    .await;
+                let ours = match created {
+                    Ok(_) => {
+                        info!(table = %self.table, "created the lease table");
+                        true
+                    }
+                    // Another worker created it first: fine.
+                    Err(e) if e.code() == Some("ResourceInUseException") => false,
+                    Err(e) => return Err(error(e)),
+                };
+                self.wait_active().await?;
+                if ours && point_in_time_recovery {
+                    self.enable_point_in_time_recovery().await;
+                }
+                return Ok(true);
+            }
+            Err(e) => return Err(error(e)),
+        }
+        self.wait_active().await?;
+        Ok(false)
+    }
+
+    /// Reads every row of the lease table, leases and other rows apart.
+    async fn scan(&self) -> Result<Scan, TableError> {
+        let mut scan = Scan::default();
+        for item in self.scan_lease_table().await? {
+            match decode(&item) {
+                Ok(lease) => scan.leases.push(lease),
+                Err(other) => {
+                    debug!(key = %other.key, entity_type = ?other.entity_type, "skipping a row that is not a lease");
+                    scan.other_rows.push(other);
+                }
+            }
+        }
+        Ok(scan)
+    }
+
+    /// Reads the KCL 3.0–3.4 metadata tables (`<app>-CoordinatorState`, keyed by `key`, and
+    /// `<app>-WorkerMetricStats`, keyed by `wid`) as [`OtherRow`]s, so they can be judged like the
+    /// rows KCL 3.5 keeps in the lease table. A table that does not exist yields no rows.
+    async fn scan_legacy_metadata(
+        &self,
+        coordinator_state: &str,
+        worker_metrics: &str,
+    ) -> Result<Vec<OtherRow>, TableError> {
+        let mut rows = Vec::new();
+        for (table, key_attr, entity_type) in [
+            (coordinator_state, "key", None),
+            (worker_metrics, "wid", Some("WORKER_METRIC_STATS")),
+        ] {
+            let items = match scan_pages(&self.client, table, None).await {
+                Ok(items) => items,
+                Err(TableError::TableMissing(_)) => continue,
+                Err(e) => return Err(e),
+            };
+            for item in items {
+                let str_attr = |k: &str| item.get(k).and_then(|v| v.as_s().ok()).cloned();
+                rows.push(OtherRow {
+                    key: str_attr(key_attr).unwrap_or_default(),
+                    entity_type: entity_type
+                        .map(str::to_owned)
+                        .or_else(|| str_attr("entityType")),
+                    client_version: str_attr("cv"),
+                    last_update: last_update(&item),
+                });
+            }
+        }
+        Ok(rows)
+    }
+
+    /// Reads one lease, consistently. `None` if absent or not a lease.
+    async fn get(&self, key: &str) -> Result<Option<Lease>, TableError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("leaseKey", s(key))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(error)?;
+        Ok(out.item().and_then(|item| decode(item).ok()))
+    }
+
+    /// Creates a lease unless one with its key exists. Returns whether this call created it.
+    async fn create_if_absent(&self, lease: &Lease) -> Result<bool, TableError> {
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(encode(lease)))
+            .condition_expression("attribute_not_exists(leaseKey)")
+            .send()
+            .await;
+        condition_held(put)
+    }
 
     /// Renews a lease we hold: `leaseCounter` C → C+1, conditioned on C and on no 3.x hand-off in
     /// progress.
-    pub async fn renew(&self, lease: &Lease, me: &str) -> Result<Written, LeaseError> {
+    async fn renew(&self, lease: &Lease, me: &str) -> Result<Written, TableError> {
         let req = self
             .counter_update(lease)
             .update_expression("SET leaseCounter = :next")
             .condition_expression("leaseCounter = :c AND attribute_not_exists(checkpointOwner)");
-        Self::send_counter_write(req, lease, held_by(me)).await
+        Self::send_counter_write(req, lease, |l, next| held_by(l, me, next)).await
     }
 
     /// Takes a lease (2.x algorithm): counter C → C+1, owner := me, any 3.x hand-off marker
     /// removed, owner switches +1 when the owner changes. Conditioned on C.
-    pub async fn take(&self, lease: &Lease, me: &str) -> Result<Written, LeaseError> {
+    async fn take(&self, lease: &Lease, me: &str) -> Result<Written, TableError> {
         let switched = lease.owner.as_deref() != Some(me);
         let expression = if switched {
             "SET leaseCounter = :next, leaseOwner = :me REMOVE checkpointOwner ADD ownerSwitchesSinceCheckpoint :one"
@@ -595,17 +523,17 @@ impl DynamoLeaseTable {
         if switched {
             req = req.expression_attribute_values(":one", n(1));
         }
-        Self::send_counter_write(req, lease, held_by(me)).await
+        Self::send_counter_write(req, lease, |l, next| held_by(l, me, next)).await
     }
 
     /// Stores a checkpoint under the lease we hold: counter C → C+1, owner switches reset, any
     /// prepared checkpoint removed. Conditioned on C and on our ownership.
-    pub async fn checkpoint(
+    async fn checkpoint(
         &self,
         lease: &Lease,
         me: &str,
         at: &ExtendedSequenceNumber,
-    ) -> Result<Written, LeaseError> {
+    ) -> Result<Written, TableError> {
         let req = self
             .counter_update(lease)
             .update_expression(
@@ -618,30 +546,24 @@ impl DynamoLeaseTable {
             .expression_attribute_values(":cp", s(at.sequence_number.as_str()))
             .expression_attribute_values(":sub", n(at.sub_sequence_number))
             .expression_attribute_values(":zero", n(0));
-        Self::send_counter_write(req, lease, |l, next| {
-            l.owner.as_deref() == Some(me)
-                && l.counter == next
-                && l.checkpoint.cmp(at) == std::cmp::Ordering::Equal
-                && l.owner_switches_since_checkpoint == 0
-        })
-        .await
+        Self::send_counter_write(req, lease, |l, next| checkpointed_by(l, me, next, at)).await
     }
 
     /// Gives a lease up so that any worker may take it at once: owner removed, counter C → C+1.
     /// (Java never does this; its peers treat an ownerless lease as available.)
-    pub async fn release(&self, lease: &Lease, me: &str) -> Result<Written, LeaseError> {
+    async fn release(&self, lease: &Lease, me: &str) -> Result<Written, TableError> {
         let req = self
             .counter_update(lease)
             .update_expression("SET leaseCounter = :next REMOVE leaseOwner")
             .condition_expression("leaseCounter = :c AND leaseOwner = :me")
             .expression_attribute_values(":me", s(me));
-        Self::send_counter_write(req, lease, |l, next| l.owner.is_none() && l.counter == next).await
+        Self::send_counter_write(req, lease, released).await
     }
 
     /// Deletes a finished shard's lease (`lease::cleanup` decides when). Unlike Java's
     /// unconditional delete, only a row that still exists at `SHARD_END`: a lease someone
     /// re-created meanwhile is never removed. Returns whether this call deleted it.
-    pub async fn delete_finished(&self, key: &str) -> Result<bool, LeaseError> {
+    async fn delete_finished(&self, key: &str) -> Result<bool, TableError> {
         let out = self
             .client
             .delete_item()
@@ -655,7 +577,7 @@ impl DynamoLeaseTable {
     }
 
     /// Records a finished shard's children on its lease (counter untouched, as Java's meta update).
-    pub async fn set_child_shards(&self, key: &str, children: &[String]) -> Result<(), LeaseError> {
+    async fn set_child_shards(&self, key: &str, children: &[String]) -> Result<(), TableError> {
         if children.is_empty() {
             return Ok(());
         }

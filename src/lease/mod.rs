@@ -20,8 +20,10 @@
 pub mod cleanup;
 pub mod dynamo;
 pub mod expiry;
+pub mod memory;
 pub mod row;
 pub mod sync;
+pub mod table;
 pub mod taker;
 pub mod timing;
 
@@ -38,6 +40,7 @@ pub use sync::{
     blocking_parent, child_lease, child_lease_for, inconsistent_shards, leases_to_create,
     merge_child_readiness, parents_done, MergeReadiness, Shard,
 };
+pub use table::{LeaseTable, OtherRow, Scan, Seen, TableError, Written};
 pub use taker::{
     compute_leases_to_take, others_hold_or_free, Chooser, IdleReason, KeyOrder, Observed,
     RandomChooser, TakeAction, TakePlan, TakerSettings,

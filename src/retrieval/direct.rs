@@ -32,7 +32,7 @@ use aws_smithy_types::byte_stream::ByteStream;
 use serde::Deserialize;
 use tracing::{info, warn};
 
-use super::kinesis::{classify, hash_range, Batch, ChildShard, KinesisError};
+use super::{hash_range, Batch, ChildShard, KinesisError};
 use crate::protocol::{Payload, Record};
 
 /// The awsJson1.1 target of GetRecords.
@@ -320,7 +320,10 @@ fn answer(status: u16, error_type: Option<&str>, body: &bytes::Bytes) -> Attempt
     let message = error_message(body);
     if (400..500).contains(&status) {
         if let Some(code) = code.as_deref().filter(|c| proves_authenticated(c)) {
-            return Attempt::Done(Err(classify(code, format!("{code}: {message}"))));
+            return Attempt::Done(Err(KinesisError::classify(
+                code,
+                format!("{code}: {message}"),
+            )));
         }
     }
     Attempt::Fallback {

@@ -11,8 +11,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use crate::checkpoint::{CheckpointError, CheckpointSink, ExtendedSequenceNumber};
-use crate::lease::dynamo::{DynamoLeaseTable, LeaseError, Seen, Written};
-use crate::lease::Lease;
+use crate::lease::{Lease, LeaseTable, Seen, TableError, Written};
 
 /// A held lease: the row as we last wrote it, a token cancelled once it is known lost, and when
 /// the table last confirmed it was ours.
@@ -92,7 +91,7 @@ impl HeldLease {
     }
 
     /// Renews the lease. Returns false if it is (now) lost.
-    pub async fn renew(&self, table: &DynamoLeaseTable, me: &str) -> Result<bool, LeaseError> {
+    pub async fn renew(&self, table: &impl LeaseTable, me: &str) -> Result<bool, TableError> {
         let mut lease = self.lease.lock().await;
         if self.is_lost() {
             return Ok(false);
@@ -113,7 +112,7 @@ impl HeldLease {
     }
 
     /// Gives the lease up in the table (owner removed) so another worker can take it at once.
-    pub async fn release(&self, table: &DynamoLeaseTable, me: &str) {
+    pub async fn release(&self, table: &impl LeaseTable, me: &str) {
         let mut lease = self.lease.lock().await;
         if self.is_lost() {
             return;
@@ -145,13 +144,13 @@ fn describe(seen: &Option<Seen>) -> String {
 
 /// Stores a child's checkpoints in the lease it was started under, conditioned on the counter
 /// we hold; refuses once the lease is lost.
-pub struct LeaseSink {
+pub struct LeaseSink<T> {
     pub held: HeldLease,
-    pub table: DynamoLeaseTable,
+    pub table: T,
     pub me: String,
 }
 
-impl CheckpointSink for LeaseSink {
+impl<T: LeaseTable> CheckpointSink for LeaseSink<T> {
     async fn save(&mut self, at: &ExtendedSequenceNumber) -> Result<(), CheckpointError> {
         let mut lease = self.held.lease.lock().await;
         if self.held.is_lost() {
@@ -172,15 +171,15 @@ impl CheckpointSink for LeaseSink {
                 self.held.lost.cancel();
                 Err(CheckpointError::Shutdown)
             }
-            Err(LeaseError::Throttled(e)) => {
+            Err(TableError::Throttled(e)) => {
                 warn!(error = %e, "checkpoint throttled");
                 Err(CheckpointError::Throttling)
             }
-            Err(LeaseError::TableMissing(e)) => {
+            Err(TableError::TableMissing(e)) => {
                 warn!(error = %e, "checkpoint failed: no lease table");
                 Err(CheckpointError::InvalidState)
             }
-            Err(LeaseError::Other(e) | LeaseError::AccessDenied(e)) => {
+            Err(TableError::Other(e) | TableError::AccessDenied(e)) => {
                 warn!(error = %e, "checkpoint failed");
                 Err(CheckpointError::Dependency)
             }

@@ -10,8 +10,9 @@
 //! the grace period before killing what is left.
 
 pub mod held;
-pub mod prefetch;
 pub mod shard;
+#[cfg(test)]
+mod tests;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -21,14 +22,17 @@ use std::time::Duration;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 use tracing::{debug, info, info_span, warn, Instrument};
 
 use crate::aws::{self, AwsSetupError};
 use crate::child::ChildSpec;
 use crate::config::{Config, InitialPosition, RetrievalMode};
-use crate::lease::dynamo::{DynamoLeaseTable, LeaseError, OtherRow, Written};
-use crate::lease::{self, ExpiryTracker, Lease};
-use crate::retrieval::kinesis::{KinesisError, KinesisStream};
+use crate::lease::dynamo::DynamoLeaseTable;
+use crate::lease::{self, ExpiryTracker, Lease, LeaseTable, OtherRow, TableError, Written};
+use crate::retrieval::kinesis::KinesisStream;
+use crate::retrieval::polling::{Polling, PollingSettings};
+use crate::retrieval::{KinesisError, RecordSource, ShardDescription};
 use held::HeldLease;
 use shard::{ShardConsumer, ShardOutcome, ShardSettings};
 
@@ -41,7 +45,7 @@ pub enum WorkerError {
     LeaseTable {
         table: String,
         #[source]
-        source: LeaseError,
+        source: TableError,
     },
     #[error("stream {stream}: {source}")]
     Stream {
@@ -83,7 +87,7 @@ const INIT_ATTEMPTS: u32 = 10;
 const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
 /// ListShards' shards as the lease rules take them.
-fn lease_shards(shards: &[crate::retrieval::kinesis::ShardDescription]) -> Vec<lease::Shard> {
+fn lease_shards(shards: &[ShardDescription]) -> Vec<lease::Shard> {
     shards
         .iter()
         .map(|s| lease::Shard {
@@ -104,12 +108,12 @@ struct Running {
     last_renewed: Instant,
 }
 
-/// Runs the worker until `shutdown` resolves (then shuts down gracefully) or a fatal error.
+/// Runs the worker until `shutdown` resolves (then shuts down gracefully) or a fatal error:
+/// the lease table in DynamoDB, records polled from Kinesis, the configured record processor.
 pub async fn run(
     config: Config,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), WorkerError> {
-    let config = Arc::new(config);
     if config.retrieval.mode == RetrievalMode::FanOut {
         warn!(
             reason = %config.retrieval.reason,
@@ -128,24 +132,46 @@ pub async fn run(
     let clients = aws::clients(&config).await?;
     let table = DynamoLeaseTable::new(clients.dynamodb, config.lease_table_name())
         .with_scan_segments(config.lease.lease_table_scan_total_segments.unwrap_or(1));
-    let stream = KinesisStream::new(clients.kinesis, config.stream_name.clone())
+    let kinesis = KinesisStream::new(clients.kinesis, config.stream_name.clone())
         .with_direct(clients.direct_get_records)
         .with_list_shards_retry(
             config.lease.list_shards_backoff_time,
             config.lease.max_list_shards_retry_attempts,
         );
+    let source = Polling::new(kinesis, polling_settings(&config));
+    let spec = ChildSpec::from_config(&config);
+    run_with(Arc::new(config), me, table, source, spec, shutdown).await
+}
+
+/// What the polling keys say, for [`Polling`].
+fn polling_settings(config: &Config) -> PollingSettings {
+    PollingSettings {
+        max_records: config.max_records,
+        idle_between_reads: config
+            .polling
+            .idle_time_between_reads
+            .max(Duration::from_millis(200)),
+        reduced_tps_below: config
+            .polling
+            .millis_behind_latest_threshold_for_reduced_tps,
+        keep_empty_batches: config.call_process_records_even_for_empty_record_list,
+        epoch: Instant::now(),
+    }
+}
+
+/// [`run`] as worker `me`, with the lease table, record source and children given.
+pub async fn run_with<T: LeaseTable, R: RecordSource>(
+    config: Arc<Config>,
+    me: String,
+    table: T,
+    source: R,
+    spec: ChildSpec,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), WorkerError> {
     let token = CancellationToken::new();
     let mut coordinator = Coordinator {
         settings: ShardSettings {
-            max_records: config.max_records,
-            idle_between_reads: config
-                .polling
-                .idle_time_between_reads
-                .max(Duration::from_millis(200)),
             deliver_within: lease::delivery_window(config.lease.failover_time),
-            reduced_tps_below: config
-                .polling
-                .millis_behind_latest_threshold_for_reduced_tps,
             call_process_records_even_for_empty_record_list: config
                 .call_process_records_even_for_empty_record_list,
             parent_shard_poll_interval: config.coordinator.parent_shard_poll_interval,
@@ -154,35 +180,37 @@ pub async fn run(
                 _ => None,
             },
             task_backoff: config.lifecycle.task_backoff_time,
-            poll_epoch: Instant::now(),
         },
-        spec: ChildSpec::from_config(&config),
-        config: config.clone(),
+        spec,
+        config,
         me,
         table,
-        stream,
+        source,
         running: HashMap::new(),
+        consumers: TaskTracker::new(),
         expiry: ExpiryTracker::new(),
-        shutdown: token.clone(),
+        shutdown: token,
         guard: Java3xGuard::default(),
         chooser: lease::RandomChooser::from_entropy(),
         quick_scan_useful: true,
     };
-    info!(worker_id = %coordinator.me, table = %coordinator.table.name(), stream = %coordinator.stream.name(), "starting");
+    info!(worker_id = %coordinator.me, table = %coordinator.table.name(), stream = %coordinator.source.stream_name(), "starting");
     coordinator.initialize().await?;
     let outcome = coordinator.main_loop(shutdown).await;
     coordinator.shut_down().await;
     outcome
 }
 
-struct Coordinator {
+struct Coordinator<T, R> {
     config: Arc<Config>,
     me: String,
-    table: DynamoLeaseTable,
-    stream: KinesisStream,
+    table: T,
+    source: R,
     spec: ChildSpec,
     settings: ShardSettings,
     running: HashMap<String, Running>,
+    /// Every shard consumer task, so that shutdown can wait for them all.
+    consumers: TaskTracker,
     expiry: ExpiryTracker,
     shutdown: CancellationToken,
     guard: Java3xGuard,
@@ -194,7 +222,7 @@ struct Coordinator {
     quick_scan_useful: bool,
 }
 
-impl Coordinator {
+impl<T: LeaseTable, R: RecordSource> Coordinator<T, R> {
     fn failover(&self) -> Duration {
         self.config.lease.failover_time
     }
@@ -231,7 +259,7 @@ impl Coordinator {
     async fn try_initialize(&mut self) -> Result<(), Retry> {
         // The stream first: a missing stream or a denied ListShards leaves no lease table behind.
         let shards = self
-            .stream
+            .source
             .list_shards()
             .await
             .map_err(|e| self.stream_error(e))?;
@@ -272,10 +300,10 @@ impl Coordinator {
         Ok(())
     }
 
-    fn table_error(&self, e: LeaseError) -> Retry {
+    fn table_error(&self, e: TableError) -> Retry {
         match e {
-            LeaseError::Throttled(_) | LeaseError::Other(_) => Retry::Later(e.to_string()),
-            LeaseError::TableMissing(_) | LeaseError::AccessDenied(_) => {
+            TableError::Throttled(_) | TableError::Other(_) => Retry::Later(e.to_string()),
+            TableError::TableMissing(_) | TableError::AccessDenied(_) => {
                 Retry::Fatal(WorkerError::LeaseTable {
                     table: self.table.name().to_owned(),
                     source: e,
@@ -289,7 +317,7 @@ impl Coordinator {
             Retry::Later(e.to_string())
         } else {
             Retry::Fatal(WorkerError::Stream {
-                stream: self.stream.name().to_owned(),
+                stream: self.source.stream_name().to_owned(),
                 source: e,
             })
         }
@@ -301,7 +329,7 @@ impl Coordinator {
         shards: &[lease::Shard],
         leases: &[Lease],
         table_empty: bool,
-    ) -> Result<(), LeaseError> {
+    ) -> Result<(), TableError> {
         // Skipped by the sync below; Java's default aborts the whole sync instead.
         let caught_mid_reshard = if table_empty {
             Vec::new()
@@ -344,7 +372,10 @@ impl Coordinator {
         let mut listing = false;
         tokio::pin!(shutdown);
         loop {
+            // In this order when several are due at once (at start: renewals, then the taker), so
+            // that a run's timeline does not depend on chance.
             tokio::select! {
+                biased;
                 () = &mut shutdown => {
                     info!("shutting down: asking every record processor to checkpoint, then releasing the leases");
                     return Ok(());
@@ -361,10 +392,10 @@ impl Coordinator {
                         debug!("shard sync skipped: the last one's ListShards has not answered yet");
                     } else {
                         listing = true;
-                        let (stream, tx) = (self.stream.clone(), listed_tx.clone());
+                        let (source, tx) = (self.source.clone(), listed_tx.clone());
                         tokio::spawn(
                             async move {
-                                if tx.send(stream.list_shards().await).await.is_err() {
+                                if tx.send(source.list_shards().await).await.is_err() {
                                     debug!("the shard sync's ListShards answered after the worker stopped");
                                 }
                             }
@@ -482,7 +513,7 @@ impl Coordinator {
                 return Ok(());
             }
         };
-        let now = std::time::Instant::now();
+        let now = Instant::now().into_std();
         self.expiry.observe(&scan.leases, now);
         self.quick_scan_useful = lease::others_hold_or_free(&self.me, &scan.leases);
         // The Java 3.x guard: KCL 3.5 keeps its metadata in the lease table, KCL 3.0–3.4 in two
@@ -591,7 +622,7 @@ impl Coordinator {
             shard_id: key.clone(),
             held: held.clone(),
             table: self.table.clone(),
-            stream: self.stream.clone(),
+            source: self.source.clone(),
             me: self.me.clone(),
             spec: self.spec.clone(),
             settings: self.settings.clone(),
@@ -599,7 +630,7 @@ impl Coordinator {
             handover_wait,
         };
         let span = info_span!("shard", shard_id = %key);
-        let task = tokio::spawn(consumer.run().instrument(span));
+        let task = self.consumers.spawn(consumer.run().instrument(span));
         self.running.insert(
             key,
             Running {
@@ -664,25 +695,23 @@ impl Coordinator {
         let deadline = Instant::now() + grace;
         let mut renew = tokio::time::interval(lease::renewal_period(self.failover()));
         renew.tick().await;
+        // Every consumer ends on its own once it sees the shutdown (it asks its child to
+        // checkpoint, then releases its lease): wait for all of them, up to the grace period.
+        self.consumers.close();
+        let consumers = self.consumers.clone();
         loop {
-            let pending: Vec<String> = self
-                .running
-                .iter()
-                .filter(|(_, r)| r.task.as_ref().is_some_and(|t| !t.is_finished()))
-                .map(|(k, _)| k.clone())
-                .collect();
-            if pending.is_empty() || Instant::now() >= deadline {
-                if !pending.is_empty() {
-                    warn!(
-                        ?pending,
-                        "grace period over: stopping the remaining record processors"
-                    );
-                }
-                break;
-            }
             tokio::select! {
-                () = tokio::time::sleep_until(deadline) => {}
-                () = tokio::time::sleep(Duration::from_millis(20)) => {}
+                () = consumers.wait() => break,
+                () = tokio::time::sleep_until(deadline) => {
+                    let pending: Vec<&String> = self
+                        .running
+                        .iter()
+                        .filter(|(_, r)| r.task.as_ref().is_some_and(|t| !t.is_finished()))
+                        .map(|(k, _)| k)
+                        .collect();
+                    warn!(?pending, "grace period over: stopping the remaining record processors");
+                    break;
+                }
                 // Keep the leases alive while children finish their last exchange.
                 _ = renew.tick() => self.renew_all().await,
             }

@@ -8,56 +8,40 @@
 //! child. On shutdown the child gets `shutdownRequested`, then the lease is released, then the
 //! child gets `leaseLost`.
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::mpsc;
-use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, error, info, warn};
 
 use super::held::{HeldLease, LeaseSink};
-use super::prefetch::{self, PrefetchBudget};
 use crate::checkpoint::{CheckpointState, ExtendedSequenceNumber, SequenceNumber};
 use crate::child::{ChildError, ChildSpec, ShardChild};
-use crate::lease::dynamo::DynamoLeaseTable;
-use crate::lease::{self, HashKeyRange, Lease};
+use crate::lease::{self, HashKeyRange, Lease, LeaseTable};
 use crate::protocol::Record;
-use crate::retrieval::kinesis::{Batch, ChildShard, KinesisError, KinesisStream, StartAt};
-use crate::retrieval::pacing;
+use crate::retrieval::{prefetch, ChildShard, Fetched, RecordSource, StartAt};
 
 /// The settings a shard consumer needs, taken from the configuration.
 #[derive(Debug, Clone)]
 pub struct ShardSettings {
-    pub max_records: u32,
-    pub idle_between_reads: Duration,
     /// A batch goes to the child only while the lease was confirmed ours less than this long
     /// ago ([`HeldLease::confirmed_within`]).
     pub deliver_within: Duration,
-    /// `millisBehindLatestThresholdForReducedTps`: closer than this to the tip, poll at most
-    /// this often. `None` = off.
-    pub reduced_tps_below: Option<Duration>,
     pub call_process_records_even_for_empty_record_list: bool,
     pub parent_shard_poll_interval: Duration,
     /// `initialPositionInStreamExtended`, for leases at `AT_TIMESTAMP`.
     pub at_timestamp: Option<i64>,
     /// First back-off after a child failure; doubles up to [`MAX_RESTART_BACKOFF`].
     pub task_backoff: Duration,
-    /// The instant every shard's poll schedule is counted from (`retrieval::pacing`).
-    pub poll_epoch: Instant,
 }
 
 /// The longest wait before restarting a failed child.
 const MAX_RESTART_BACKOFF: Duration = Duration::from_secs(30);
-/// The longest back-off while Kinesis throttles.
-const MAX_THROTTLE_BACKOFF: Duration = Duration::from_secs(10);
-
 /// Everything one consumer needs.
-pub struct ShardConsumer {
+pub struct ShardConsumer<T, R> {
     pub shard_id: String,
     pub held: HeldLease,
-    pub table: DynamoLeaseTable,
-    pub stream: KinesisStream,
+    pub table: T,
+    pub source: R,
     pub me: String,
     pub spec: ChildSpec,
     pub settings: ShardSettings,
@@ -81,21 +65,13 @@ pub enum ShardOutcome {
     Fatal(String),
 }
 
-enum Fetched {
-    /// A batch and its bytes, counted in the shard's [`PrefetchBudget`].
-    Batch(Batch, usize),
-    /// The shard is closed and every record was fetched.
-    End(Vec<ChildShard>),
-    Fatal(String),
-}
-
 enum SessionEnd {
     Outcome(ShardOutcome),
     /// The child failed or did not checkpoint at shard end: try again with a new child.
     Retry(String),
 }
 
-impl ShardConsumer {
+impl<T: LeaseTable, R: RecordSource> ShardConsumer<T, R> {
     pub async fn run(self) -> ShardOutcome {
         if let Some(wait) = self.handover_wait {
             if let Some(outcome) = self.pause(wait).await {
@@ -188,7 +164,7 @@ impl ShardConsumer {
         child: &mut ShardChild,
         lease: &Lease,
         state: &mut CheckpointState,
-        sink: &mut LeaseSink,
+        sink: &mut LeaseSink<T>,
     ) -> Result<SessionEnd, ChildError> {
         let start = state.last_checkpoint().clone();
         child.initialize(Some(&start), state, sink).await?;
@@ -196,20 +172,12 @@ impl ShardConsumer {
             Ok(s) => s,
             Err(why) => return Ok(SessionEnd::Outcome(ShardOutcome::Fatal(why))),
         };
-        // Bounded prefetch: the fetcher waits while two batches or 8 MiB are queued, so a slow
+        // Bounded prefetch: the reader waits while two batches or 8 MiB are queued, so a slow
         // child never makes memory grow.
-        let (tx, mut rx) = mpsc::channel(2);
-        let budget = Arc::new(PrefetchBudget::new(prefetch::LIMIT));
-        let fetcher = tokio::spawn(fetch(
-            self.stream.clone(),
-            self.shard_id.clone(),
-            start_at,
-            self.settings.clone(),
-            lease.hash_range,
-            tx,
-            budget.clone(),
-        ));
-        let _abort_fetcher = AbortOnDrop(fetcher);
+        let (tx, mut rx) = prefetch::queue(prefetch::LIMIT, prefetch::BATCHES);
+        let (source, shard) = (self.source.clone(), self.shard_id.clone());
+        let reader = tokio::spawn(async move { source.read(shard, start_at, tx).await });
+        let _abort_reader = AbortOnDrop(reader);
         // Records at or below this position were delivered (or checkpointed) already.
         let mut delivered_up_to = start;
         loop {
@@ -226,10 +194,8 @@ impl ShardConsumer {
                     return Ok(SessionEnd::Outcome(ShardOutcome::ShutDown));
                 }
                 fetched = rx.recv() => match fetched {
-                    Some(Fetched::Batch(batch, bytes)) => {
-                        budget.release(bytes);
-                        let records: Vec<Record> = batch
-                            .records
+                    Some(Fetched::Batch(batch)) => {
+                        let records: Vec<Record> = deaggregate(&self.shard_id, batch.records, lease.hash_range)
                             .into_iter()
                             .filter(|r| position(r) > delivered_up_to)
                             .collect();
@@ -247,7 +213,7 @@ impl ShardConsumer {
                     }
                     Some(Fetched::End(children)) => return self.shard_end(child, lease, children, state, sink).await,
                     Some(Fetched::Fatal(why)) => return Ok(SessionEnd::Outcome(ShardOutcome::Fatal(why))),
-                    None => return Ok(SessionEnd::Retry("the record fetcher stopped".into())),
+                    None => return Ok(SessionEnd::Retry("the record reader stopped".into())),
                 },
             }
         }
@@ -260,7 +226,7 @@ impl ShardConsumer {
         lease: &Lease,
         children: Vec<ChildShard>,
         state: &mut CheckpointState,
-        sink: &mut LeaseSink,
+        sink: &mut LeaseSink<T>,
     ) -> Result<SessionEnd, ChildError> {
         for c in &children {
             self.warn_of_a_missing_merge_parent(c).await;
@@ -368,167 +334,6 @@ fn start_position(
     })
 }
 
-/// Fetches batches with GetRecords until the shard ends, keeping at least
-/// `idleTimeBetweenReadsInMillis` between calls and calling only while fewer than
-/// [`prefetch::LIMIT`] bytes wait for the child; recovers expired iterators after the last
-/// record fetched and backs off exponentially (with jitter) while throttled.
-async fn fetch(
-    stream: KinesisStream,
-    shard_id: String,
-    start: StartAt,
-    settings: ShardSettings,
-    range: Option<HashKeyRange>,
-    tx: mpsc::Sender<Fetched>,
-    budget: Arc<PrefetchBudget>,
-) {
-    let mut restart_at = start;
-    let mut iterator: Option<String> = None;
-    // When the last successful GetRecords started.
-    let mut last_start: Option<Instant> = None;
-    // The last successful response's millisBehindLatest.
-    let mut last_behind: Option<i64> = None;
-    let mut backoff = Duration::from_millis(100);
-    loop {
-        // An iterator that expires meanwhile (a child slower than five minutes a batch) is
-        // recovered below like any other.
-        budget.room().await;
-        let it = match iterator.take() {
-            Some(it) => it,
-            None => match stream.iterator(&shard_id, &restart_at).await {
-                Ok(it) => it,
-                Err(KinesisError::NotFound(_)) => {
-                    let children = children_from_list_shards(&stream, &shard_id).await;
-                    // The receiver is gone only if the session ended: nothing more to do.
-                    tx.send(Fetched::End(children)).await.unwrap_or_default();
-                    return;
-                }
-                Err(e) if e.is_retryable() => {
-                    warn!(error = %e, "GetShardIterator failed; retrying");
-                    sleep_jittered(&mut backoff).await;
-                    continue;
-                }
-                Err(e) => {
-                    tx.send(Fetched::Fatal(e.to_string()))
-                        .await
-                        .unwrap_or_default();
-                    return;
-                }
-            },
-        };
-        let mut start = Instant::now();
-        if let Some(last) = last_start {
-            let at = Instant::from_std(pacing::next_start(
-                settings.poll_epoch.into_std(),
-                last.into_std(),
-                pacing::interval(
-                    settings.idle_between_reads,
-                    settings.reduced_tps_below,
-                    last_behind,
-                ),
-            ));
-            if at > start {
-                tokio::time::sleep_until(at).await;
-                start = at;
-            }
-        }
-        match stream.get_records(&it, settings.max_records).await {
-            Ok(mut batch) => {
-                last_start = Some(start);
-                last_behind = batch.millis_behind_latest;
-                backoff = Duration::from_millis(100);
-                if let Some(last) = batch.records.last() {
-                    restart_at = StartAt::AfterSequenceNumber(last.sequence_number.clone());
-                }
-                batch.records = deaggregate(&shard_id, batch.records, range);
-                let next = batch.next_iterator.clone();
-                let children = std::mem::take(&mut batch.child_shards);
-                // An empty batch the child is not to be sent is not queued either: an idle
-                // shard's poll wakes no other task.
-                let wanted = !batch.records.is_empty()
-                    || settings.call_process_records_even_for_empty_record_list;
-                if wanted {
-                    let bytes = prefetch::batch_bytes(&batch.records);
-                    budget.add(bytes);
-                    if tx.send(Fetched::Batch(batch, bytes)).await.is_err() {
-                        return;
-                    }
-                }
-                match next {
-                    Some(next) => iterator = Some(next),
-                    None => {
-                        // Shard end. Unlike Java, a missing ChildShards is filled in from
-                        // ListShards instead of retrying for ever.
-                        let children = if children.is_empty() {
-                            children_from_list_shards(&stream, &shard_id).await
-                        } else {
-                            children
-                        };
-                        tx.send(Fetched::End(children)).await.unwrap_or_default();
-                        return;
-                    }
-                }
-            }
-            Err(KinesisError::ExpiredIterator) => {
-                info!("shard iterator expired; getting a new one after the last record fetched");
-            }
-            Err(KinesisError::NotFound(_)) => {
-                let children = children_from_list_shards(&stream, &shard_id).await;
-                tx.send(Fetched::End(children)).await.unwrap_or_default();
-                return;
-            }
-            Err(e) if e.is_retryable() => {
-                warn!(error = %e, "GetRecords failed; backing off");
-                iterator = Some(it);
-                sleep_jittered(&mut backoff).await;
-            }
-            Err(e) => {
-                tx.send(Fetched::Fatal(e.to_string()))
-                    .await
-                    .unwrap_or_default();
-                return;
-            }
-        }
-    }
-}
-
-/// Sleeps for `backoff` ± 50 % and doubles it, up to [`MAX_THROTTLE_BACKOFF`].
-async fn sleep_jittered(backoff: &mut Duration) {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    let factor = 0.5 + f64::from(nanos % 1000) / 1000.0;
-    tokio::time::sleep(backoff.mul_f64(factor)).await;
-    *backoff = (*backoff * 2).min(MAX_THROTTLE_BACKOFF);
-}
-
-/// The shards a closed shard was split or merged into, from ListShards.
-async fn children_from_list_shards(stream: &KinesisStream, shard_id: &str) -> Vec<ChildShard> {
-    match stream.list_shards().await {
-        Ok(shards) => shards
-            .into_iter()
-            .filter(|s| {
-                s.parent.as_deref() == Some(shard_id)
-                    || s.adjacent_parent.as_deref() == Some(shard_id)
-            })
-            .map(|s| ChildShard {
-                parents: s
-                    .parent
-                    .iter()
-                    .chain(s.adjacent_parent.iter())
-                    .cloned()
-                    .collect(),
-                id: s.id,
-                hash_range: Some(s.hash_range),
-            })
-            .collect(),
-        Err(e) => {
-            warn!(error = %e, "ListShards failed while looking for child shards");
-            Vec::new()
-        }
-    }
-}
-
 /// KPL de-aggregation of a fetched batch, with a WARN for every damaged aggregate.
 fn deaggregate(shard_id: &str, records: Vec<Record>, range: Option<HashKeyRange>) -> Vec<Record> {
     use crate::retrieval::kpl;
@@ -543,4 +348,202 @@ fn deaggregate(shard_id: &str, records: Vec<Record>, range: Option<HashKeyRange>
         out.extend(expanded.records);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::child::scripted::{Behaviour, Scripted};
+    use crate::lease::memory::MemoryLeaseTable;
+    use crate::lease::{trim_horizon, Written};
+    use crate::retrieval::fake::{shard_id, FakeKinesis};
+    use crate::retrieval::polling::{Polling, PollingSettings};
+    use crate::testkit::{ms, Timeline};
+    use tokio::time::Instant;
+
+    struct Shard {
+        timeline: Timeline,
+        table: MemoryLeaseTable,
+        kinesis: FakeKinesis,
+    }
+
+    impl Shard {
+        fn new() -> Shard {
+            let timeline = Timeline::new();
+            let table = MemoryLeaseTable::new("app").observe({
+                let timeline = timeline.clone();
+                move |line| timeline.push(line)
+            });
+            Shard {
+                kinesis: FakeKinesis::new(1, &timeline),
+                table,
+                timeline,
+            }
+        }
+
+        /// Takes `lease` as worker `w1` and runs its consumer with children that behave as
+        /// `behaviour`.
+        async fn consume(&self, lease: Lease, behaviour: Behaviour) -> ShardOutcome {
+            self.table.put(lease.clone());
+            let Written::Ok { counter } = self.table.take(&lease, "w1").await.unwrap() else {
+                panic!("not taken")
+            };
+            let lease = Lease {
+                counter,
+                owner: Some("w1".into()),
+                ..lease
+            };
+            let consumer = ShardConsumer {
+                shard_id: lease.key.clone(),
+                held: HeldLease::new(lease, Instant::now()),
+                table: self.table.clone(),
+                source: Polling::new(
+                    self.kinesis.clone(),
+                    PollingSettings {
+                        max_records: 10,
+                        idle_between_reads: ms(200),
+                        reduced_tps_below: None,
+                        keep_empty_batches: false,
+                        epoch: Instant::now(),
+                    },
+                ),
+                me: "w1".into(),
+                spec: ChildSpec {
+                    launcher: Arc::new(Scripted::new(behaviour, &self.timeline)),
+                    timeout: None,
+                    exit_grace: Duration::from_secs(5),
+                    slow_after: None,
+                },
+                settings: ShardSettings {
+                    deliver_within: Duration::from_secs(3600),
+                    call_process_records_even_for_empty_record_list: false,
+                    parent_shard_poll_interval: Duration::from_secs(10),
+                    at_timestamp: None,
+                    task_backoff: ms(500),
+                },
+                shutdown: CancellationToken::new(),
+                handover_wait: None,
+            };
+            consumer.run().await
+        }
+    }
+
+    fn at(seq: &str) -> ExtendedSequenceNumber {
+        ExtendedSequenceNumber::new(SequenceNumber::parse(seq).unwrap(), 0)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn records_up_to_the_checkpoint_are_not_delivered_again() {
+        let shard = Shard::new();
+        shard.kinesis.put(&shard_id(0), 5, 10);
+        shard.kinesis.split(&shard_id(0), &["shardId-000000000009"]);
+        let outcome = shard
+            .consume(Lease::new(shard_id(0), at("101")), Behaviour::default())
+            .await;
+        assert_eq!(outcome, ShardOutcome::Finished);
+        assert_eq!(
+            shard.timeline.matching("child shardId-000000000000 #1 got"),
+            [
+                "child shardId-000000000000 #1 got initialize 101",
+                "child shardId-000000000000 #1 got processRecords 102..104",
+                "child shardId-000000000000 #1 got shardEnded",
+            ]
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn at_shard_end_the_children_get_leases_before_the_shard_is_finished() {
+        let shard = Shard::new();
+        shard.kinesis.put(&shard_id(0), 3, 10);
+        let children = ["shardId-000000000001", "shardId-000000000002"];
+        shard.kinesis.split(&shard_id(0), &children);
+        let outcome = shard
+            .consume(
+                Lease::new(shard_id(0), trim_horizon()),
+                Behaviour::default(),
+            )
+            .await;
+        assert_eq!(outcome, ShardOutcome::Finished);
+        let events = shard.timeline.matching("");
+        let created = events
+            .iter()
+            .position(|e| e == "table create shardId-000000000002 -> true");
+        let ended = events
+            .iter()
+            .position(|e| e == "child shardId-000000000000 #1 got shardEnded");
+        assert!(
+            created < ended && created.is_some(),
+            "{}",
+            shard.timeline.dump()
+        );
+        let parent = shard.table.lease(&shard_id(0)).unwrap();
+        assert!(parent.checkpoint.is_shard_end());
+        assert_eq!(parent.child_shard_ids, children);
+        let child = shard.table.lease(children[0]).unwrap();
+        assert_eq!(
+            (child.owner, child.parent_shard_ids, child.checkpoint),
+            (None, vec![shard_id(0)], trim_horizon())
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_child_that_does_not_checkpoint_at_shard_end_is_restarted_and_the_shard_stays_open() {
+        let shard = Shard::new();
+        shard.kinesis.put(&shard_id(0), 3, 10);
+        shard.kinesis.split(&shard_id(0), &["shardId-000000000001"]);
+        let consuming = shard.consume(
+            Lease::new(shard_id(0), trim_horizon()),
+            Behaviour {
+                skip_shard_end_checkpoint: true,
+                ..Behaviour::default()
+            },
+        );
+        let outcome = tokio::time::timeout(Duration::from_secs(10), consuming).await;
+        assert!(outcome.is_err(), "never finishes: {outcome:?}");
+        let restarts = shard
+            .timeline
+            .matching("child shardId-000000000000 #3 got shardEnded");
+        assert_eq!(restarts.len(), 1, "{}", shard.timeline.dump());
+        assert!(!shard
+            .table
+            .lease(&shard_id(0))
+            .unwrap()
+            .checkpoint
+            .is_shard_end());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_shard_starts_only_once_its_parent_has_finished() {
+        let shard = Shard::new();
+        shard.kinesis.put(&shard_id(0), 2, 10);
+        shard.kinesis.split(&shard_id(0), &["shardId-000000000008"]);
+        shard.table.put(Lease::new("shardId-000000000007", at("5")));
+        let parent_done = {
+            let table = shard.table.clone();
+            async move {
+                tokio::time::sleep(Duration::from_secs(25)).await;
+                table.update("shardId-000000000007", |l| {
+                    l.checkpoint = ExtendedSequenceNumber::shard_end()
+                });
+            }
+        };
+        let lease = Lease {
+            parent_shard_ids: vec!["shardId-000000000007".into()],
+            ..Lease::new(shard_id(0), trim_horizon())
+        };
+        let consuming = shard.consume(lease, Behaviour::default());
+        let (outcome, ()) = tokio::join!(consuming, parent_done);
+        assert_eq!(outcome, ShardOutcome::Finished);
+        // The parent is read every parentShardPollIntervalMillis (10 s): found finished at 30 s.
+        assert_eq!(
+            shard
+                .timeline
+                .first("child shardId-000000000000 #1 started"),
+            Some(ms(30_000)),
+            "{}",
+            shard.timeline.dump()
+        );
+    }
 }

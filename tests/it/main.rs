@@ -11,6 +11,7 @@ mod emulator;
 mod fixtures;
 mod harness;
 mod java;
+mod lease_table;
 mod proxy;
 mod real_clients;
 mod replay_faults;

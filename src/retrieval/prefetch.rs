@@ -1,29 +1,97 @@
-//! The byte bound of a shard's prefetch queue: how many bytes of fetched records may wait for the
-//! child before the fetcher stops calling GetRecords.
+//! A shard's prefetch queue: what its reader has read and its consumer not yet taken, bounded
+//! both in batches and in bytes.
 //!
-//! Java's `PrefetchRecordsPublisher` blocks its fetcher at 8 MiB of queued records
-//! (`leases-and-retrieval.md` §7) besides its count of batches. Without a byte bound, a slow
-//! child lets every shard queue its whole batch limit — with 10,000-record batches of 1 KB, tens
-//! of MB per shard — so a worker's memory would grow with its shard count times the record size.
-//! The queue's batch count is bounded by its channel; this bounds its bytes.
+//! Java's `PrefetchRecordsPublisher` stops its fetcher at 8 MiB of queued records besides its
+//! count of batches. Without a byte bound, a slow child lets every shard queue its whole batch
+//! limit (with 10,000-record batches of 1 KB, tens of MB per shard), so a worker's memory would
+//! grow with its shard count times the record size.
 //!
-//! One fetcher and one consumer share a budget. The fetcher waits for room before each GetRecords
-//! ([`PrefetchBudget::room`]), then adds what it queues; the consumer gives back what it takes. A
-//! batch is never split, so the queue can exceed the limit by at most one batch (GetRecords
-//! returns at most 10 MB).
+//! The reader waits for room ([`Sender::room`]) before each read, then queues what it read; the
+//! consumer's [`Receiver::recv`] gives the bytes back. A batch is never split, so the queue can
+//! exceed the byte limit by at most one batch (GetRecords returns at most 10 MB).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 
-use tokio::sync::Notify;
+use tokio::sync::{mpsc, Notify};
 use tracing::debug;
 
+use super::Fetched;
 use crate::protocol::{Payload, Record};
 
 /// Java's `maxByteSize` of the prefetch queue.
 pub const LIMIT: usize = 8 << 20;
+/// How many batches may wait for the consumer.
+pub const BATCHES: usize = 2;
+
+/// A queue of at most `batches` batches and (but for the last batch) `limit` bytes.
+pub fn queue(limit: usize, batches: usize) -> (Sender, Receiver) {
+    let (tx, rx) = mpsc::channel(batches.max(1));
+    let budget = Arc::new(PrefetchBudget::new(limit));
+    (
+        Sender {
+            tx,
+            budget: budget.clone(),
+        },
+        Receiver { rx, budget },
+    )
+}
+
+/// The reader's end.
+#[derive(Debug, Clone)]
+pub struct Sender {
+    tx: mpsc::Sender<(Fetched, usize)>,
+    budget: Arc<PrefetchBudget>,
+}
+
+/// The consumer is gone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Closed;
+
+impl Sender {
+    /// Returns once fewer than the limit's bytes are queued.
+    pub async fn room(&self) {
+        self.budget.room().await;
+    }
+
+    /// Queues `fetched`, waiting while the queue holds its number of batches.
+    pub async fn send(&self, fetched: Fetched) -> Result<(), Closed> {
+        let bytes = match &fetched {
+            Fetched::Batch(batch) => batch_bytes(&batch.records),
+            Fetched::End(_) | Fetched::Fatal(_) => 0,
+        };
+        self.budget.add(bytes);
+        if self.tx.send((fetched, bytes)).await.is_err() {
+            self.budget.release(bytes);
+            return Err(Closed);
+        }
+        Ok(())
+    }
+
+    /// Bytes queued now.
+    pub fn queued(&self) -> usize {
+        self.budget.queued()
+    }
+}
+
+/// The consumer's end.
+#[derive(Debug)]
+pub struct Receiver {
+    rx: mpsc::Receiver<(Fetched, usize)>,
+    budget: Arc<PrefetchBudget>,
+}
+
+impl Receiver {
+    /// The next item, its bytes given back; `None` once every sender is gone.
+    pub async fn recv(&mut self) -> Option<Fetched> {
+        let (fetched, bytes) = self.rx.recv().await?;
+        self.budget.release(bytes);
+        Some(fetched)
+    }
+}
 
 #[derive(Debug)]
-pub struct PrefetchBudget {
+struct PrefetchBudget {
     limit: usize,
     queued: AtomicUsize,
     /// Signalled when bytes are given back. `notify_one` keeps a permit when nobody waits, so a
@@ -32,7 +100,7 @@ pub struct PrefetchBudget {
 }
 
 impl PrefetchBudget {
-    pub fn new(limit: usize) -> Self {
+    fn new(limit: usize) -> Self {
         PrefetchBudget {
             limit,
             queued: AtomicUsize::new(0),
@@ -41,12 +109,11 @@ impl PrefetchBudget {
     }
 
     /// Bytes queued now.
-    pub fn queued(&self) -> usize {
+    fn queued(&self) -> usize {
         self.queued.load(Ordering::Acquire)
     }
 
-    /// Returns once fewer than the limit's bytes are queued.
-    pub async fn room(&self) {
+    async fn room(&self) {
         if self.queued() < self.limit {
             return;
         }
@@ -60,12 +127,12 @@ impl PrefetchBudget {
     }
 
     /// The fetcher queued `bytes`.
-    pub fn add(&self, bytes: usize) {
+    fn add(&self, bytes: usize) {
         self.queued.fetch_add(bytes, Ordering::AcqRel);
     }
 
     /// The consumer took `bytes` off the queue.
-    pub fn release(&self, bytes: usize) {
+    fn release(&self, bytes: usize) {
         // Never below zero, whatever a caller gives back.
         let _before: usize = self
             .queued
@@ -79,7 +146,7 @@ impl PrefetchBudget {
 
 /// The memory a batch's records hold: payloads as stored (base64 text where kept as text),
 /// partition keys and sequence numbers.
-pub fn batch_bytes(records: &[Record]) -> usize {
+fn batch_bytes(records: &[Record]) -> usize {
     records
         .iter()
         .map(|r| {
