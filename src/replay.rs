@@ -7,6 +7,7 @@
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -39,18 +40,39 @@ pub enum EndMode {
     ShutdownRequested,
 }
 
-/// A records file that cannot be used: which line and why.
+/// A records file that cannot be used: where and why, as `file:line:column: message`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{}{}: {message}", file.display(), if *line > 0 { format!(":{line}") } else { String::new() })]
+#[error("{}{}: {message}", file.display(), position(*line, *column))]
 pub struct RecordsError {
     pub file: PathBuf,
-    /// 1-based; 0 when the problem is not on one line.
+    /// The file's line, 1-based; 0 when the problem is not on one line.
     pub line: usize,
+    /// The byte in the line, 1-based; 0 when no one place is to blame.
+    pub column: usize,
     pub message: String,
 }
 
+impl RecordsError {
+    fn at(file: &Path, line: usize, message: String) -> Self {
+        RecordsError {
+            file: file.to_owned(),
+            line,
+            column: 0,
+            message,
+        }
+    }
+}
+
+fn position(line: usize, column: usize) -> String {
+    match (line, column) {
+        (0, _) => String::new(),
+        (line, 0) => format!(":{line}"),
+        (line, column) => format!(":{line}:{column}"),
+    }
+}
+
 /// One line of the JSON-lines records format. The strings borrow from the line where they hold
-/// no escapes: a payload is parsed without a copy.
+/// no escapes: a payload is copied once, from the line into the [`PayloadArena`].
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct RecordLine<'a> {
@@ -113,71 +135,52 @@ struct GetRecordsRecord {
 /// Records grouped by shard, each shard's in file order with ascending sequence numbers.
 pub type ShardRecords = BTreeMap<String, Vec<Record>>;
 
-/// Parses a records file: JSON lines (see the README), or the JSON printed by
-/// `aws kinesis get-records`. `now_ms` is the arrival time of records that give none.
-pub fn parse_records(file: &Path, text: &str, now_ms: i64) -> Result<ShardRecords, RecordsError> {
-    let err = |line: usize, message: String| RecordsError {
-        file: file.to_owned(),
-        line,
-        message,
-    };
-    let trimmed = text.trim_start();
-    if trimmed.starts_with('{') {
-        if let Ok(serde_json::Value::Object(map)) = serde_json::from_str::<serde_json::Value>(text)
-        {
-            if map.contains_key("Records") {
-                let out: GetRecordsOutput = serde_json::from_value(serde_json::Value::Object(map))
-                    .map_err(|e| {
-                        err(
-                            0,
-                            format!("not valid `aws kinesis get-records` output: {e}"),
-                        )
-                    })?;
-                return from_get_records(out, now_ms)
-                    .map_err(|(i, m)| err(0, format!("Records[{i}]: {m}")));
-            }
-        }
-    }
-    let mut parser = LineParser::new(file, now_ms);
-    for (index, line) in text.lines().enumerate() {
-        parser.line(index + 1, line)?;
-    }
-    parser.finish()
-}
+/// How much of a records file is read at a time (more while a longer line is read).
+const READ_BUFFER: usize = 256 << 10;
 
-/// Reads and parses a records file as [`parse_records`] does. A regular file is mapped into
-/// memory and its payloads are kept as slices of the mapping: no copy of the file is made, and
-/// base64 text goes to the child as it stands in the file. Anything else (a pipe, `/dev/stdin`)
-/// is streamed through a small buffer, its payloads copied out. Only `aws kinesis get-records`
-/// output — one JSON document, which a JSON-lines file's first line never is — is parsed whole.
+/// Reads and parses a records file as [`parse_records`] parses its text. Any file (a regular
+/// file, a pipe, `/dev/stdin`) is streamed a line at a time through a 256 KiB buffer, never
+/// held whole; payloads are copied out of it into shared blocks. Only `aws kinesis get-records`
+/// output — one JSON document, which a JSON-lines file's first line never is — is read whole.
 pub fn read_records(file: &Path, now_ms: i64) -> Result<ShardRecords, RecordsError> {
     let opened = std::fs::File::open(file).map_err(|e| read_error(file, 0, e))?;
-    match map(&opened) {
-        Some(whole) => read_mapped(file, whole, now_ms),
-        None => read_streamed(file, opened, now_ms),
-    }
+    parse(Lines::new(file, opened), now_ms)
+}
+
+/// Parses the text of a records file: JSON lines (see the README), or the JSON printed by
+/// `aws kinesis get-records`. `now_ms` is the arrival time of records that give none.
+pub fn parse_records(file: &Path, text: &str, now_ms: i64) -> Result<ShardRecords, RecordsError> {
+    parse(text_lines(file, text), now_ms)
+}
+
+fn text_lines<'a>(file: &'a Path, text: &'a str) -> Lines<'a, &'a [u8]> {
+    Lines::with_capacity(file, text.as_bytes(), (text.len() + 1).min(READ_BUFFER))
 }
 
 fn read_error(file: &Path, line: usize, e: std::io::Error) -> RecordsError {
-    RecordsError {
-        file: file.to_owned(),
-        line,
-        message: format!("cannot read the records file: {e}"),
-    }
+    RecordsError::at(file, line, format!("cannot read the records file: {e}"))
 }
 
-/// A regular, non-empty file's bytes, mapped read-only.
-fn map(file: &std::fs::File) -> Option<bytes::Bytes> {
-    let meta = file.metadata().ok()?;
-    if !meta.is_file() || meta.len() == 0 {
-        return None;
+/// The first line that is not blank decides the format: a JSON object that is not
+/// `aws kinesis get-records` output starts JSON lines, parsed as they are read; anything else
+/// is read whole.
+fn parse(mut lines: Lines<impl Read>, now_ms: i64) -> Result<ShardRecords, RecordsError> {
+    let file = lines.file;
+    let mut parser = LineParser::new(file, now_ms);
+    let mut head = Vec::new();
+    while let Some((number, line)) = lines.next()? {
+        if line.trim_ascii().is_empty() {
+            head.extend_from_slice(line);
+        } else if is_record_line(line) {
+            parser.line(number, line)?;
+            return parser.rest(lines);
+        } else {
+            head.extend_from_slice(line);
+            lines.read_to_end(&mut head)?;
+            return parse_whole(file, head, now_ms);
+        }
     }
-    // SAFETY: the mapping is read-only and private to this process. Its bytes could change if
-    // another process wrote the file while replay runs (the README asks users not to); that can
-    // change which bytes a record holds, never memory safety of anything but those bytes, which
-    // are only copied, checked and parsed.
-    let mapped = unsafe { memmap2::Mmap::map(file) }.ok()?;
-    Some(bytes::Bytes::from_owner(mapped))
+    parser.finish()
 }
 
 /// Whether the first non-blank line of a file says it is in the JSON-lines format: a JSON object
@@ -189,95 +192,127 @@ fn is_record_line(line: &[u8]) -> bool {
     )
 }
 
-/// The lines of `text`, without their `\n` or `\r\n` terminators.
-fn lines(text: &[u8]) -> impl Iterator<Item = &[u8]> {
-    let ends = memchr::memchr_iter(b'\n', text).chain(std::iter::once(text.len()));
-    let mut start = 0;
-    ends.map(move |end| {
-        let line = &text[start..end];
-        start = end + 1;
-        line.strip_suffix(b"\r").unwrap_or(line)
-    })
+/// A records file that does not start with a record line: `aws kinesis get-records` output, or
+/// else parsed as lines after all, so that an error names the line it is on.
+fn parse_whole(file: &Path, bytes: Vec<u8>, now_ms: i64) -> Result<ShardRecords, RecordsError> {
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let bytes = e.as_bytes();
+        let bad = e.utf8_error().valid_up_to();
+        let before = &bytes[..bad];
+        let line_start = memchr::memrchr(b'\n', before).map_or(0, |i| i + 1);
+        RecordsError {
+            file: file.to_owned(),
+            line: memchr::memchr_iter(b'\n', before).count() + 1,
+            column: bad - line_start + 1,
+            message: not_utf8(bytes[bad]),
+        }
+    })?;
+    let err = |message: String| RecordsError::at(file, 0, message);
+    if text.trim_start().starts_with('{') {
+        if let Ok(serde_json::Value::Object(map)) = serde_json::from_str::<serde_json::Value>(&text)
+        {
+            if map.contains_key("Records") {
+                let out: GetRecordsOutput = serde_json::from_value(serde_json::Value::Object(map))
+                    .map_err(|e| err(format!("not valid `aws kinesis get-records` output: {e}")))?;
+                return from_get_records(out, now_ms)
+                    .map_err(|(i, m)| err(format!("Records[{i}]: {m}")));
+            }
+        }
+    }
+    LineParser::new(file, now_ms).rest(text_lines(file, &text))
 }
 
-fn read_mapped(
-    file: &Path,
-    whole: bytes::Bytes,
-    now_ms: i64,
-) -> Result<ShardRecords, RecordsError> {
-    let first = lines(&whole)
-        .find(|l| !l.trim_ascii().is_empty())
-        .unwrap_or(b"");
-    if !is_record_line(first) {
-        let text = std::str::from_utf8(&whole).map_err(|e| RecordsError {
-            file: file.to_owned(),
-            line: 0,
-            message: format!("not UTF-8 text: {e}"),
-        })?;
-        return parse_records(file, text, now_ms);
-    }
-    let mut parser = LineParser::new(file, now_ms);
-    parser.payloads.mapped = Some(whole.clone());
-    for (index, line) in lines(&whole).enumerate() {
-        let line = std::str::from_utf8(line).map_err(|e| RecordsError {
-            file: file.to_owned(),
-            line: index + 1,
-            message: format!("not UTF-8 text: {e}"),
-        })?;
-        parser.line(index + 1, line)?;
-    }
-    parser.finish()
+fn not_utf8(byte: u8) -> String {
+    format!("not UTF-8 text (byte {byte:#04x})")
 }
 
-/// [`read_records`] for a file that cannot be mapped: through a 256 KiB buffer, never whole.
-fn read_streamed(
-    file: &Path,
-    opened: std::fs::File,
-    now_ms: i64,
-) -> Result<ShardRecords, RecordsError> {
-    use std::io::{BufRead, Read};
-    let io = |line: usize| move |e: std::io::Error| read_error(file, line, e);
-    let mut reader = std::io::BufReader::with_capacity(256 << 10, opened);
-    let mut buf = Vec::new();
-    let mut number = 0;
-    // The first line that is not blank decides.
-    let mut head = Vec::new();
-    loop {
-        buf.clear();
-        if reader.read_until(b'\n', &mut buf).map_err(io(number + 1))? == 0 {
-            break;
-        }
-        number += 1;
-        head.extend_from_slice(&buf);
-        if !buf.trim_ascii().is_empty() {
-            break;
+/// The lines of a file, numbered from 1, each with its `\n` if it has one. They are read into a
+/// buffer of [`READ_BUFFER`] bytes (grown for a longer line) and handed out from it: a line is
+/// copied only when it straddles the end of the buffer, to the buffer's start.
+struct Lines<'f, R> {
+    file: &'f Path,
+    input: R,
+    buf: Vec<u8>,
+    /// `buf[start..filled]` has been read and not yet handed out.
+    start: usize,
+    filled: usize,
+    /// Lines handed out so far.
+    number: usize,
+    at_end: bool,
+}
+
+impl<'f, R: Read> Lines<'f, R> {
+    fn new(file: &'f Path, input: R) -> Self {
+        Self::with_capacity(file, input, READ_BUFFER)
+    }
+
+    fn with_capacity(file: &'f Path, input: R, capacity: usize) -> Self {
+        Lines {
+            file,
+            input,
+            buf: vec![0; capacity.max(1)],
+            start: 0,
+            filled: 0,
+            number: 0,
+            at_end: false,
         }
     }
-    if !is_record_line(&buf) {
-        reader.read_to_end(&mut head).map_err(io(0))?;
-        let text = String::from_utf8(head).map_err(|e| RecordsError {
-            file: file.to_owned(),
-            line: 0,
-            message: format!("not UTF-8 text: {e}"),
-        })?;
-        return parse_records(file, &text, now_ms);
-    }
-    let mut parser = LineParser::new(file, now_ms);
-    loop {
-        let line = std::str::from_utf8(&buf).map_err(|e| RecordsError {
-            file: file.to_owned(),
-            line: number,
-            message: format!("not UTF-8 text: {e}"),
-        })?;
-        let line = line.strip_suffix('\n').unwrap_or(line);
-        parser.line(number, line.strip_suffix('\r').unwrap_or(line))?;
-        buf.clear();
-        if reader.read_until(b'\n', &mut buf).map_err(io(number + 1))? == 0 {
-            break;
+
+    fn next(&mut self) -> Result<Option<(usize, &[u8])>, RecordsError> {
+        // `buf[start..start + searched]` holds no `\n`.
+        let mut searched = 0;
+        loop {
+            let from = self.start + searched;
+            let end = match memchr::memchr(b'\n', &self.buf[from..self.filled]) {
+                Some(i) => from + i + 1,
+                None if !self.at_end => {
+                    searched = self.filled - self.start;
+                    self.fill()?;
+                    continue;
+                }
+                None if self.start == self.filled => return Ok(None),
+                // The last line, without a `\n`.
+                None => self.filled,
+            };
+            let line = self.start..end;
+            self.start = end;
+            self.number += 1;
+            return Ok(Some((self.number, &self.buf[line])));
         }
-        number += 1;
     }
-    parser.finish()
+
+    /// Reads more after what has not been handed out yet, first moving that to the start of the
+    /// buffer, or growing the buffer if it is full of one line.
+    fn fill(&mut self) -> Result<(), RecordsError> {
+        if self.start > 0 {
+            self.buf.copy_within(self.start..self.filled, 0);
+            self.filled -= self.start;
+            self.start = 0;
+        }
+        if self.filled == self.buf.len() {
+            self.buf.resize(2 * self.buf.len(), 0);
+        }
+        loop {
+            match self.input.read(&mut self.buf[self.filled..]) {
+                Ok(0) => self.at_end = true,
+                Ok(n) => self.filled += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(read_error(self.file, self.number + 1, e)),
+            }
+            return Ok(());
+        }
+    }
+
+    /// Appends what has not been handed out, to the end of the input.
+    fn read_to_end(mut self, out: &mut Vec<u8>) -> Result<(), RecordsError> {
+        out.extend_from_slice(&self.buf[self.start..self.filled]);
+        if !self.at_end {
+            self.input
+                .read_to_end(out)
+                .map_err(|e| read_error(self.file, 0, e))?;
+        }
+        Ok(())
+    }
 }
 
 /// The JSON-lines format, a line at a time.
@@ -285,7 +320,7 @@ struct LineParser<'f> {
     file: &'f Path,
     now_ms: i64,
     shards: ShardRecords,
-    payloads: PayloadStore,
+    payloads: PayloadArena,
 }
 
 impl<'f> LineParser<'f> {
@@ -294,31 +329,51 @@ impl<'f> LineParser<'f> {
             file,
             now_ms,
             shards: ShardRecords::new(),
-            payloads: PayloadStore::default(),
+            payloads: PayloadArena::default(),
         }
     }
 
-    /// Line `number` (1-based), without its terminator.
-    fn line(&mut self, number: usize, line: &str) -> Result<(), RecordsError> {
+    /// Every line still to come, then [`Self::finish`].
+    fn rest(mut self, mut lines: Lines<impl Read>) -> Result<ShardRecords, RecordsError> {
+        while let Some((number, line)) = lines.next()? {
+            self.line(number, line)?;
+        }
+        self.finish()
+    }
+
+    /// Line `number` (1-based), with or without its `\n` or `\r\n`.
+    fn line(&mut self, number: usize, line: &[u8]) -> Result<(), RecordsError> {
         let file = self.file;
-        let err = |line: usize, message: String| RecordsError {
-            file: file.to_owned(),
-            line,
-            message,
-        };
+        let err = |line: usize, message: String| RecordsError::at(file, line, message);
         let LineParser {
             shards,
             payloads,
             now_ms,
             ..
         } = self;
+        let line = line.strip_suffix(b"\n").unwrap_or(line);
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let line = std::str::from_utf8(line).map_err(|e| RecordsError {
+            file: file.to_owned(),
+            line: number,
+            column: e.valid_up_to() + 1,
+            message: not_utf8(line[e.valid_up_to()]),
+        })?;
         if line.trim().is_empty() {
             return Ok(());
         }
-        let parsed: RecordLine =
-            serde_json::from_str(line).map_err(|e| err(number, format!("not a record: {e}")))?;
+        let parsed: RecordLine = serde_json::from_str(line).map_err(|e| {
+            // serde_json places the error in the one-line document: its line is always 1.
+            let (column, what) = json_error(&e);
+            RecordsError {
+                file: file.to_owned(),
+                line: number,
+                column,
+                message: format!("not a record: {what}"),
+            }
+        })?;
         let data = match (parsed.data, parsed.data_base64) {
-            (Some(Text(text)), None) => Payload::Bytes(payloads.keep(text.as_bytes())),
+            (Some(Text(text)), None) => Payload::Bytes(payloads.push(text.as_bytes())),
             (None, Some(Text(b64))) => {
                 let b64 = b64.trim();
                 // Kept as text: it is what the child is sent.
@@ -333,7 +388,7 @@ impl<'f> LineParser<'f> {
                         format!("dataBase64 is not valid base64: {why}"),
                     ));
                 }
-                Payload::Base64(payloads.keep(b64.as_bytes()))
+                Payload::Base64(payloads.push(b64.as_bytes()))
             }
             (Some(_), Some(_)) => {
                 return Err(err(
@@ -399,38 +454,24 @@ impl<'f> LineParser<'f> {
 
     fn finish(self) -> Result<ShardRecords, RecordsError> {
         if self.shards.is_empty() {
-            return Err(RecordsError {
-                file: self.file.to_owned(),
-                line: 0,
-                message: "the file holds no records".into(),
-            });
+            return Err(RecordsError::at(
+                self.file,
+                0,
+                "the file holds no records".into(),
+            ));
         }
         Ok(self.shards)
     }
 }
 
-/// Where the payloads of a records file are kept.
-#[derive(Default)]
-struct PayloadStore {
-    /// The mapped file: a payload that stands in it as it is (a string without escapes) is kept
-    /// as a slice of it.
-    mapped: Option<bytes::Bytes>,
-    /// Every other payload.
-    arena: PayloadArena,
-}
-
-impl PayloadStore {
-    fn keep(&mut self, data: &[u8]) -> bytes::Bytes {
-        if let Some(whole) = &self.mapped {
-            let (at, range) = (data.as_ptr() as usize, whole.as_ptr_range());
-            if !data.is_empty()
-                && at >= range.start as usize
-                && at + data.len() <= range.end as usize
-            {
-                return whole.slice_ref(data);
-            }
-        }
-        self.arena.push(data)
+/// A serde_json error on a one-line document: its column (0 if it has none) and what is wrong,
+/// without serde_json's own " at line 1 column N".
+fn json_error(e: &serde_json::Error) -> (usize, String) {
+    let text = e.to_string();
+    let place = format!(" at line {} column {}", e.line(), e.column());
+    match text.strip_suffix(&place) {
+        Some(what) if e.line() == 1 => (e.column(), what.to_owned()),
+        _ => (0, text),
     }
 }
 
@@ -828,8 +869,9 @@ impl ShardSession {
 mod tests {
     use super::*;
 
-    /// `read_records` on `bytes` written to a file named `r.jsonl` (mapped), after checking
-    /// that streaming the same file reads the same records or fails the same way.
+    /// `read_records` on `bytes` written to a file named `r.jsonl`, after checking that reading
+    /// the same bytes through tiny buffers (every line straddling refills, a `\r\n` split
+    /// between two) reads the same records or fails the same way.
     fn read(bytes: &[u8]) -> Result<ShardRecords, RecordsError> {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("r.jsonl");
@@ -838,21 +880,23 @@ mod tests {
             file: PathBuf::from("r.jsonl"),
             ..e
         };
-        let mapped = read_records(&path, 1_700_000_000_000).map_err(named);
-        let opened = std::fs::File::open(&path).unwrap();
-        let streamed = read_streamed(&path, opened, 1_700_000_000_000).map_err(named);
-        match (&mapped, &streamed) {
-            (Ok(a), Ok(b)) => same(a, b),
-            (Err(a), Err(b)) => assert_eq!((a.line, &a.message), (b.line, &b.message)),
-            _ => panic!("mapped {mapped:?}, streamed {streamed:?}"),
+        let read = read_records(&path, 1_700_000_000_000).map_err(named);
+        for capacity in [1, 2, 7, 100] {
+            let lines = Lines::with_capacity(Path::new("r.jsonl"), bytes, capacity);
+            let small = super::parse(lines, 1_700_000_000_000);
+            match (&read, &small) {
+                (Ok(a), Ok(b)) => same(a, b),
+                (Err(a), Err(b)) => assert_eq!(a, b),
+                _ => panic!("buffer {capacity}: read {read:?}, small {small:?}"),
+            }
         }
-        mapped
+        read
     }
 
-    /// A mapped file's payloads are slices of the mapping, kept as they stand in the file:
-    /// base64 text as text, plain text as bytes; strings with escapes are unescaped copies.
+    /// Base64 payloads are kept as the text they are, plain text as its bytes; strings with
+    /// escapes are unescaped.
     #[test]
-    fn a_mapped_file_keeps_its_payloads_in_place() {
+    fn payloads_keep_their_form() {
         let r = read(
             b"{\"dataBase64\":\"aGVsbG8=\"}\r\n{\"data\":\"plain\"}\n{\"data\":\"a\\nb\\u00e9\"}\n{\"dataBase64\":\"\\u0061Gk=\"}",
         )
@@ -861,8 +905,81 @@ mod tests {
         assert!(matches!(&rs[0].data, Payload::Base64(t) if &t[..] == b"aGVsbG8="));
         assert!(matches!(&rs[1].data, Payload::Bytes(b) if &b[..] == b"plain"));
         assert_eq!(&rs[2].data.to_bytes()[..], "a\nb\u{e9}".as_bytes());
-        assert_eq!(&rs[3].data.to_bytes()[..], b"hi");
+        assert!(matches!(&rs[3].data, Payload::Base64(t) if &t[..] == b"aGk="));
         assert_eq!(rs.len(), 4);
+    }
+
+    /// Lines keep their terminators and are the same whatever the buffer's size.
+    #[test]
+    fn lines_split_at_newlines_across_refills() {
+        let text = b"a\r\nbb\n\n\r\n" as &[u8];
+        let long = "x".repeat(1000) + "\n";
+        for capacity in 1..=16 {
+            for (input, want) in [
+                (
+                    [text, b"ccc"].concat(),
+                    vec![&b"a\r\n"[..], b"bb\n", b"\n", b"\r\n", b"ccc"],
+                ),
+                (
+                    [text, b"\n"].concat(),
+                    vec![&b"a\r\n"[..], b"bb\n", b"\n", b"\r\n", b"\n"],
+                ),
+                (
+                    [long.as_bytes(), b"y"].concat(),
+                    vec![long.as_bytes(), b"y"],
+                ),
+                (Vec::new(), vec![]),
+            ] {
+                let mut lines = Lines::with_capacity(Path::new("r"), &input[..], capacity);
+                let mut got = Vec::new();
+                while let Some((number, line)) = lines.next().unwrap() {
+                    got.push(line.to_vec());
+                    assert_eq!(number, got.len());
+                }
+                assert_eq!(got, want, "buffer {capacity}");
+            }
+        }
+    }
+
+    /// A read that is interrupted is retried; one that fails names the line it was reading.
+    #[test]
+    fn read_errors_name_the_line_being_read() {
+        struct Flaky(Vec<std::io::Result<&'static [u8]>>);
+        impl Read for Flaky {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                match self.0.pop() {
+                    None => Ok(0),
+                    Some(Ok(bytes)) => {
+                        buf[..bytes.len()].copy_from_slice(bytes);
+                        Ok(bytes.len())
+                    }
+                    Some(Err(e)) => Err(e),
+                }
+            }
+        }
+        use std::io::{Error, ErrorKind};
+        let chunks = |last: Error| {
+            let mut c = vec![
+                Ok(&b"{\"data\":\"a\"}\n{\"da"[..]),
+                Err(Error::from(ErrorKind::Interrupted)),
+                Ok(&b"ta\":\"b\"}\n"[..]),
+                Err(last),
+            ];
+            c.reverse();
+            Flaky(c)
+        };
+        let lines = Lines::new(Path::new("r.jsonl"), chunks(Error::other("disk on fire")));
+        let e = super::parse(lines, 0).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "r.jsonl:3: cannot read the records file: disk on fire"
+        );
+        let lines = Lines::new(
+            Path::new("r.jsonl"),
+            chunks(Error::from(ErrorKind::Interrupted)),
+        );
+        let shards = super::parse(lines, 0).unwrap();
+        assert_eq!(shards[DEFAULT_SHARD_ID].len(), 2);
     }
 
     fn same(a: &ShardRecords, b: &ShardRecords) {
@@ -909,6 +1026,18 @@ mod tests {
         text.push_str(r#"{"dataBase64":"aGVsbG8=","shardId":"s0"}"#); // no final newline
         let streamed = read(text.as_bytes()).unwrap();
         same(&streamed, &parse(&text).unwrap());
+        for shard in 0..3 {
+            let keys: Vec<&str> = streamed[&format!("s{shard}")]
+                .iter()
+                .map(|r| r.partition_key.as_str())
+                .collect();
+            let want: Vec<String> = (shard..3000).step_by(3).map(|i| format!("p{i}")).collect();
+            assert_eq!(keys[..want.len()], want);
+            assert!(streamed[&format!("s{shard}")]
+                .iter()
+                .zip((shard..3000).step_by(3))
+                .all(|(r, i)| r.data.to_bytes().len() == i % 700));
+        }
         assert_eq!(streamed["s0"].len(), 1001);
         assert_eq!(
             &streamed["s0"].last().unwrap().data.to_bytes()[..],
@@ -930,14 +1059,17 @@ mod tests {
     #[test]
     fn a_streamed_file_names_its_bad_line() {
         let e = read(b"{\"data\":\"a\"}\n\n{\"data\":\"b\"}\n{\"data\":\n").unwrap_err();
-        assert_eq!(e.line, 4, "{e}");
-        assert!(e.to_string().starts_with("r.jsonl:4: not a record"), "{e}");
+        assert_eq!(
+            e.to_string(),
+            "r.jsonl:4:8: not a record: EOF while parsing a value"
+        );
         let e = read(b"{\"data\":\"a\"}\n{\"data\":\"\xe9\"}\n").unwrap_err();
-        assert_eq!(e.line, 2, "{e}");
-        assert!(e.message.contains("not UTF-8"), "{e}");
+        assert_eq!(e.to_string(), "r.jsonl:2:10: not UTF-8 text (byte 0xe9)");
         let e = read(b"{\"data\":\"a\"}\r\n\r\n{\"data\":\"b\",\"shardId\":\"\xff\"}").unwrap_err();
-        assert_eq!(e.line, 3, "{e}");
-        assert!(e.message.contains("not UTF-8"), "{e}");
+        assert_eq!(e.to_string(), "r.jsonl:3:24: not UTF-8 text (byte 0xff)");
+        // Read whole (the first line is no record): the line and column in the file.
+        let e = read(b"\n{\n  \"Records\": [\xe9]\n}\n").unwrap_err();
+        assert_eq!(e.to_string(), "r.jsonl:3:15: not UTF-8 text (byte 0xe9)");
         let e = read(b"\n\n").unwrap_err();
         assert_eq!(e.to_string(), "r.jsonl: the file holds no records");
         let e = read_records(Path::new("/no/such/records.jsonl"), 0).unwrap_err();
@@ -1007,28 +1139,6 @@ mod tests {
     }
 
     #[test]
-    fn payloads_without_escapes_are_slices_of_the_mapped_file() {
-        let whole = bytes::Bytes::from_static(
-            b"{\"dataBase64\":\"aGVsbG8=\",\"shardId\":\"s\"}\n{\"data\":\"plain\",\"shardId\":\"s\"}\n{\"data\":\"esc\\naped\",\"shardId\":\"s\"}",
-        );
-        let mut parser = LineParser::new(Path::new("r.jsonl"), 0);
-        parser.payloads.mapped = Some(whole.clone());
-        for (i, line) in lines(&whole).enumerate() {
-            parser
-                .line(i + 1, std::str::from_utf8(line).unwrap())
-                .unwrap();
-        }
-        let shards = parser.finish().unwrap();
-        let in_file = |p: &Payload| {
-            let (Payload::Bytes(b) | Payload::Base64(b)) = p;
-            whole.as_ptr_range().contains(&b.as_ptr())
-        };
-        let got: Vec<bool> = shards["s"].iter().map(|r| in_file(&r.data)).collect();
-        assert_eq!(got, [true, true, false]);
-        assert_eq!(&shards["s"][2].data.to_bytes()[..], b"esc\naped");
-    }
-
-    #[test]
     fn sequence_numbers_ascend_as_numbers() {
         let at = |seq: &str, sub: u64| Record {
             sequence_number: seq.into(),
@@ -1068,6 +1178,30 @@ mod tests {
         assert_eq!(next_sequence_number(Some("999")), "1000");
     }
 
+    /// A line that is not a record is named by the file's line and the column in it, never by
+    /// serde_json's position in the one-line document.
+    #[test]
+    fn a_json_error_names_the_file_line_and_column() {
+        let cases = [
+            ("\n\nnot json\n", "r.jsonl:3:2: not a record: expected ident"),
+            (
+                "{\"data\":\"a\"}\n{\"data\":\"b\",\"colour\":1}\n",
+                "r.jsonl:2:20: not a record: unknown field `colour`, expected one of `data`, `dataBase64`, `partitionKey`, `shardId`, `sequenceNumber`, `subSequenceNumber`, `approximateArrivalTimestamp`",
+            ),
+            (
+                "{\"data\":\"a\"}\r\n{\"data\":\"b\",\"subSequenceNumber\":-1}\r\n",
+                "r.jsonl:2:34: not a record: invalid value: integer `-1`, expected u64",
+            ),
+            (
+                "{\"data\":\"a\"}\n{\"data\":\"b\"} x\n",
+                "r.jsonl:2:14: not a record: trailing characters",
+            ),
+        ];
+        for (text, want) in cases {
+            assert_eq!(read(text.as_bytes()).unwrap_err().to_string(), want);
+        }
+    }
+
     #[test]
     fn bad_lines_name_their_line() {
         let cases = [
@@ -1088,9 +1222,11 @@ mod tests {
             assert_eq!(e.line, line, "{text:?}: {e}");
             assert!(e.message.contains(needle), "{text:?}: {e}");
             assert!(
-                e.to_string().starts_with(&format!("r.jsonl:{line}: ")),
+                e.to_string().starts_with(&format!("r.jsonl:{line}:")),
                 "{e}"
             );
+            // One line number, the file's, and no second position from serde_json.
+            assert!(!e.message.contains(" line "), "{e}");
         }
         assert!(parse("\n\n").unwrap_err().message.contains("no records"));
     }

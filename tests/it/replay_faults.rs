@@ -434,7 +434,10 @@ open("cleaned-up", "w").write("yes")
 fn bad_records_files_name_the_line() {
     let d = workdir();
     let cases = [
-        ("{\"data\":\"a\"}\n{\"data\": oops}\n", "records.jsonl:2:"),
+        (
+            "{\"data\":\"a\"}\n{\"data\": oops}\n",
+            "records.jsonl:2:10: not a record: expected value\n",
+        ),
         (
             "{\"data\":\"a\"}\n{\"dataBase64\":\"%%%\"}\n",
             "records.jsonl:2: dataBase64 is not valid base64",
@@ -462,8 +465,8 @@ fn bad_records_files_name_the_line() {
     assert!(out.stderr.contains("missing.jsonl"), "{}", out.stderr);
 }
 
-/// A records file that cannot be mapped (a pipe, here a FIFO) is streamed: the child is sent
-/// exactly what it is sent for the same records in a regular file, which is mapped.
+/// A records file that is a pipe (here a FIFO) is read as a regular file is: the child is sent
+/// exactly what it is sent for the same records in a regular file.
 #[test]
 fn records_from_a_pipe_replay_as_from_a_file() {
     let d = workdir();
