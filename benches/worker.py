@@ -66,15 +66,17 @@ def lines(path):
         return 0
 
 
-def write_properties(work, name, endpoint, extra):
+def write_properties(work, name, endpoint, extra, dynamodb_endpoint=None):
     """`work`/app.properties: the test app on stream `name` (also the application name) at
-    `endpoint` for both services, metrics off, then the `extra` lines. Returns its path."""
+    `endpoint` for both services (DynamoDB at `dynamodb_endpoint` if given), metrics off, then the
+    `extra` lines. Returns its path."""
     props = os.path.join(work, "app.properties")
     with open(props, "w") as f:
         f.write("executableName = %s %s\napplicationName = %s\nstreamName = %s\n"
                 "AwsCredentialsProvider = DefaultCredentialsProvider\nregionName = us-east-1\n"
                 "kinesisEndpoint = %s\ndynamoDBEndpoint = %s\ninitialPositionInStream = TRIM_HORIZON\n"
-                "metricsLevel = NONE\n%s" % (PY, APP, name, name, endpoint, endpoint, extra))
+                "metricsLevel = NONE\n%s" % (PY, APP, name, name, endpoint, dynamodb_endpoint or endpoint,
+                                              extra))
     return props
 
 
