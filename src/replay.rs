@@ -115,23 +115,6 @@ impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
     }
 }
 
-/// The output of `aws kinesis get-records`.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct GetRecordsOutput {
-    records: Vec<GetRecordsRecord>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct GetRecordsRecord {
-    data: String,
-    partition_key: String,
-    sequence_number: String,
-    /// Epoch seconds (AWS CLI v1, fractional) or an ISO 8601 string (AWS CLI v2).
-    approximate_arrival_timestamp: Option<serde_json::Value>,
-}
-
 /// Records grouped by shard, each shard's in file order with ascending sequence numbers.
 pub type ShardRecords = BTreeMap<String, Vec<Record>>;
 
@@ -212,10 +195,7 @@ fn parse_whole(file: &Path, bytes: Vec<u8>, now_ms: i64) -> Result<ShardRecords,
         if let Ok(serde_json::Value::Object(map)) = serde_json::from_str::<serde_json::Value>(&text)
         {
             if map.contains_key("Records") {
-                let out: GetRecordsOutput = serde_json::from_value(serde_json::Value::Object(map))
-                    .map_err(|e| err(format!("not valid `aws kinesis get-records` output: {e}")))?;
-                return from_get_records(out, now_ms)
-                    .map_err(|(i, m)| err(format!("Records[{i}]: {m}")));
+                return from_get_records(text.into_bytes().into(), now_ms).map_err(err);
             }
         }
     }
@@ -495,70 +475,16 @@ impl PayloadArena {
     }
 }
 
-fn from_get_records(out: GetRecordsOutput, now_ms: i64) -> Result<ShardRecords, (usize, String)> {
-    let mut records = Vec::with_capacity(out.records.len());
-    for (i, r) in out.records.into_iter().enumerate() {
-        let text = r.data.trim();
-        if base64_simd::STANDARD.check(text.as_bytes()).is_err() {
-            // The SIMD checker is as strict as this decoder, which says what is wrong.
-            let why = base64::engine::general_purpose::STANDARD
-                .decode(text)
-                .err()
-                .map_or_else(|| "not canonical".to_owned(), |e| e.to_string());
-            return Err((i, format!("Data is not valid base64: {why}")));
-        }
-        // Kept as the text it is: what the child is sent.
-        let data = if text.len() == r.data.len() {
-            Payload::Base64(r.data.into())
-        } else {
-            Payload::Base64(bytes::Bytes::copy_from_slice(text.as_bytes()))
-        };
-        if !is_decimal(&r.sequence_number) {
-            return Err((
-                i,
-                format!(
-                    "SequenceNumber {:?} is not decimal digits",
-                    r.sequence_number
-                ),
-            ));
-        }
-        let ts = match r.approximate_arrival_timestamp {
-            None => now_ms,
-            Some(serde_json::Value::Number(n)) => n
-                .as_f64()
-                .map(|s| (s * 1000.0).round() as i64)
-                .unwrap_or(now_ms),
-            Some(serde_json::Value::String(s)) => {
-                let t =
-                    time::OffsetDateTime::parse(&s, &time::format_description::well_known::Rfc3339)
-                        .map_err(|e| {
-                            (
-                        i,
-                        format!("ApproximateArrivalTimestamp {s:?} is not an ISO 8601 time: {e}"),
-                    )
-                        })?;
-                (t.unix_timestamp_nanos() / 1_000_000) as i64
-            }
-            Some(other) => {
-                return Err((
-                    i,
-                    format!("ApproximateArrivalTimestamp {other} is not a time"),
-                ))
-            }
-        };
-        records.push(Record {
-            data,
-            partition_key: r.partition_key,
-            sequence_number: r.sequence_number,
-            sub_sequence_number: 0,
-            approximate_arrival_timestamp: ts,
-        });
-    }
-    if records.is_empty() {
-        return Err((0, "the get-records output holds no records".into()));
+/// The records of `aws kinesis get-records` output: GetRecords' own answer, decoded as the
+/// worker decodes it, all in one shard.
+fn from_get_records(body: bytes::Bytes, now_ms: i64) -> Result<ShardRecords, String> {
+    let batch = crate::retrieval::response::decode(&body, now_ms)
+        .map_err(|e| format!("not valid `aws kinesis get-records` output: {e}"))?;
+    if batch.records.is_empty() {
+        return Err("the get-records output holds no records".into());
     }
     let mut shards = ShardRecords::new();
-    shards.insert(DEFAULT_SHARD_ID.to_owned(), records);
+    shards.insert(DEFAULT_SHARD_ID.to_owned(), batch.records);
     Ok(shards)
 }
 

@@ -32,8 +32,7 @@ use aws_smithy_types::byte_stream::ByteStream;
 use serde::Deserialize;
 use tracing::{info, warn};
 
-use super::{hash_range, Batch, ChildShard, KinesisError};
-use crate::protocol::{Payload, Record};
+use super::{response, Batch, KinesisError};
 
 /// The awsJson1.1 target of GetRecords.
 const TARGET: &str = "Kinesis_20131202.GetRecords";
@@ -308,7 +307,7 @@ fn request_body(iterator: &str, limit: u32) -> Vec<u8> {
 /// What a response means: status, `x-amzn-errortype` header and body.
 fn answer(status: u16, error_type: Option<&str>, body: &bytes::Bytes) -> Attempt {
     if status == 200 {
-        return match parse_batch(body) {
+        return match response::decode(body, response::now_millis()) {
             Ok(batch) => Attempt::Done(Ok(batch)),
             Err(e) => Attempt::Fallback {
                 reason: format!("unreadable GetRecords response: {e}"),
@@ -384,98 +383,9 @@ fn error_message(body: &[u8]) -> String {
     }
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct GetRecordsOutput<'a> {
-    #[serde(borrow)]
-    records: Option<Vec<WireRecord<'a>>>,
-    next_shard_iterator: Option<String>,
-    millis_behind_latest: Option<i64>,
-    child_shards: Option<Vec<WireChildShard>>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct WireRecord<'a> {
-    #[serde(borrow)]
-    data: Cow<'a, str>,
-    partition_key: Option<String>,
-    sequence_number: String,
-    /// Epoch seconds with a fraction.
-    approximate_arrival_timestamp: Option<f64>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct WireChildShard {
-    shard_id: String,
-    parent_shards: Option<Vec<String>>,
-    hash_key_range: Option<WireHashKeyRange>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct WireHashKeyRange {
-    starting_hash_key: String,
-    ending_hash_key: String,
-}
-
-/// A 200 response's body as a batch, decoded as the SDK decodes it.
-fn parse_batch(body: &bytes::Bytes) -> Result<Batch, String> {
-    let out: GetRecordsOutput = serde_json::from_slice(body).map_err(|e| e.to_string())?;
-    let records = out
-        .records
-        .unwrap_or_default()
-        .into_iter()
-        .map(|r| {
-            // Kept as the base64 text it came as: the child is sent exactly that text.
-            let text = match r.data {
-                // A slice of the response body, not a copy.
-                Cow::Borrowed(b64) => body.slice_ref(b64.as_bytes()),
-                Cow::Owned(b64) => b64.into(),
-            };
-            let data = Payload::base64(text)
-                .map_err(|e| format!("record {}: bad base64: {e}", r.sequence_number))?;
-            Ok(Record {
-                data,
-                partition_key: r.partition_key.unwrap_or_default(),
-                sequence_number: r.sequence_number,
-                sub_sequence_number: 0,
-                approximate_arrival_timestamp: r
-                    .approximate_arrival_timestamp
-                    .and_then(|t| {
-                        aws_smithy_types::DateTime::from_secs_f64(t)
-                            .to_millis()
-                            .ok()
-                    })
-                    .unwrap_or(0),
-            })
-        })
-        .collect::<Result<Vec<_>, String>>()?;
-    let child_shards = out
-        .child_shards
-        .unwrap_or_default()
-        .into_iter()
-        .map(|c| ChildShard {
-            id: c.shard_id,
-            parents: c.parent_shards.unwrap_or_default(),
-            hash_range: c
-                .hash_key_range
-                .and_then(|r| hash_range(&r.starting_hash_key, &r.ending_hash_key)),
-        })
-        .collect();
-    Ok(Batch {
-        records,
-        next_iterator: out.next_shard_iterator,
-        millis_behind_latest: out.millis_behind_latest,
-        child_shards,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lease::HashKeyRange;
 
     /// [`super::answer`] for a body given as a literal.
     fn answer(status: u16, error_type: Option<&str>, body: &'static [u8]) -> Attempt {
@@ -492,48 +402,13 @@ mod tests {
     }
 
     #[test]
-    fn a_batch_is_decoded_as_the_sdk_decodes_it() {
-        let body = br#"{"Records":[
-            {"Data":"aGVsbG8=","PartitionKey":"pk","SequenceNumber":"4959","ApproximateArrivalTimestamp":1.7000000005E9,"EncryptionType":"NONE"},
-            {"Data":"","SequenceNumber":"4960"}],
-            "NextShardIterator":"next","MillisBehindLatest":42}"#;
+    fn a_200_is_a_batch() {
+        let body = br#"{"Records":[{"Data":"aGVsbG8=","PartitionKey":"pk","SequenceNumber":"4959"}],"NextShardIterator":"next","MillisBehindLatest":42}"#;
         let Attempt::Done(Ok(batch)) = answer(200, None, body) else {
             panic!("not a batch")
         };
-        assert_eq!(batch.records.len(), 2);
-        let r = &batch.records[0];
-        assert_eq!(&r.data.to_bytes()[..], b"hello");
-        assert_eq!(r.partition_key, "pk");
-        assert_eq!(r.sequence_number, "4959");
-        assert_eq!(r.approximate_arrival_timestamp, 1_700_000_000_500);
-        assert_eq!(batch.records[1].data.len(), 0);
-        assert_eq!(batch.records[1].partition_key, "");
-        assert_eq!(batch.records[1].approximate_arrival_timestamp, 0);
+        assert_eq!(&batch.records[0].data.to_bytes()[..], b"hello");
         assert_eq!(batch.next_iterator.as_deref(), Some("next"));
-        assert_eq!(batch.millis_behind_latest, Some(42));
-        assert!(batch.child_shards.is_empty());
-    }
-
-    #[test]
-    fn the_end_of_a_shard_carries_its_children_and_no_iterator() {
-        let body = br#"{"Records":[],"NextShardIterator":null,"MillisBehindLatest":0,
-            "ChildShards":[{"ShardId":"shardId-000000000002","ParentShards":["shardId-000000000000"],
-            "HashKeyRange":{"StartingHashKey":"0","EndingHashKey":"170141183460469231731687303715884105727"}}]}"#;
-        let Attempt::Done(Ok(batch)) = answer(200, None, body) else {
-            panic!("not a batch")
-        };
-        assert_eq!(batch.next_iterator, None);
-        assert_eq!(
-            batch.child_shards,
-            vec![ChildShard {
-                id: "shardId-000000000002".into(),
-                parents: vec!["shardId-000000000000".into()],
-                hash_range: Some(HashKeyRange {
-                    start: 0,
-                    end: 170141183460469231731687303715884105727
-                }),
-            }]
-        );
     }
 
     #[test]

@@ -13,7 +13,9 @@ use std::time::Duration;
 use tracing::{debug, info};
 
 use super::direct::{Attempt, DirectGetRecords};
-use super::{hash_range, Batch, ChildShard, KinesisApi, KinesisError, ShardDescription, StartAt};
+use super::{
+    hash_range, response, Batch, ChildShard, KinesisApi, KinesisError, ShardDescription, StartAt,
+};
 use crate::lease::HashKeyRange;
 use crate::protocol::Record;
 
@@ -77,6 +79,7 @@ impl KinesisStream {
             .send()
             .await
             .map_err(error)?;
+        let received = response::now_millis();
         let records = out
             .records()
             .iter()
@@ -85,10 +88,11 @@ impl KinesisStream {
                 partition_key: r.partition_key().unwrap_or_default().to_owned(),
                 sequence_number: r.sequence_number().to_owned(),
                 sub_sequence_number: 0,
-                approximate_arrival_timestamp: r
-                    .approximate_arrival_timestamp()
-                    .and_then(|t| t.to_millis().ok())
-                    .unwrap_or(0),
+                approximate_arrival_timestamp: response::arrival_millis(
+                    r.approximate_arrival_timestamp()
+                        .and_then(|t| t.to_millis().ok()),
+                    received,
+                ),
             })
             .collect();
         let child_shards = out

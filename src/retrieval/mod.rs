@@ -19,6 +19,7 @@ pub mod kpl;
 pub mod pacing;
 pub mod polling;
 pub mod prefetch;
+pub mod response;
 
 use std::future::Future;
 

@@ -2029,7 +2029,7 @@ async fn prefetch_stops_at_its_byte_bound() {
         ("KCLB_GATE", gate.as_os_str()),
         (
             "KCL_BRIDGE_LOG",
-            "info,kcl_bridge::worker::prefetch=debug".as_ref(),
+            "info,kcl_bridge::retrieval::prefetch=debug".as_ref(),
         ),
     ];
     let mut w = s.start("w", &props, &env);
