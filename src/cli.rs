@@ -136,6 +136,7 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> ExitCode {
         child_exit_grace: cli
             .child_exit_grace_millis
             .map(std::time::Duration::from_millis),
+        purpose: config::Purpose::Consume,
     };
     match cli.command {
         Some(Command::Check { file }) => check(&file, options),
@@ -352,9 +353,7 @@ fn check(path: &Path, options: config::Options) -> ExitCode {
     println!("{}: OK", path.display());
     println!("executable = {}", resolved.display());
     println!("arguments = {:?}", &argv[1..]);
-    for (key, value) in config.effective_settings() {
-        println!("{key} = {value}");
-    }
+    print!("{}", config.settings_report());
     ExitCode::SUCCESS
 }
 
