@@ -11,6 +11,7 @@
 //! effective settings `check` prints and the daemon's list of changed settings
 //! ([`Config::effective_settings`], [`Config::non_default_settings`]), the start-up notices
 //! ([`Config::startup_notices`]) and the "did you mean" suggestions ([`keys`]) all come from it.
+//! [`file`] finds the file a command line names (Java's `-p` precedence and class-path lookup).
 //!
 //! This module does no I/O beyond reading the one file given to [`load`], never reads the
 //! environment or AWS, never logs (warnings are returned), and never prints a credentials
@@ -19,6 +20,7 @@
 mod build;
 pub mod credentials;
 mod derive;
+pub mod file;
 pub mod keys;
 pub mod lexer;
 mod notices;

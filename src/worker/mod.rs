@@ -25,7 +25,7 @@ use tracing::{debug, info, info_span, warn, Instrument};
 
 use crate::aws::{self, AwsSetupError};
 use crate::child::ChildSpec;
-use crate::config::{Config, InitialPosition, RetrievalMode};
+use crate::config::{Config, InitialPosition};
 use crate::lease::dynamo::{DynamoLeaseTable, LeaseError, OtherRow, Written};
 use crate::lease::{self, ExpiryTracker, Lease};
 use crate::retrieval::kinesis::{KinesisError, KinesisStream};
@@ -110,21 +110,11 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), WorkerError> {
     let config = Arc::new(config);
-    if config.retrieval.mode == RetrievalMode::FanOut {
-        warn!(
-            reason = %config.retrieval.reason,
-            "this configuration selects enhanced fan-out, which kcl-bridge does not support yet: polling with \
-             GetRecords instead. Set retrievalMode = POLLING (or a polling key such as idleTimeBetweenReadsInMillis) \
-             to make this explicit and silence this warning"
-        );
-    }
+    // Without a workerId, a random one (`config::Config::startup_notices` says so at start).
     let me = config
         .worker_id
         .clone()
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    if config.worker_id.is_none() {
-        warn!(worker_id = %me, "no workerId configured: using a random one; a restart then waits for its old leases to expire");
-    }
     let clients = aws::clients(&config).await?;
     let table = DynamoLeaseTable::new(clients.dynamodb, config.lease_table_name())
         .with_scan_segments(config.lease.lease_table_scan_total_segments.unwrap_or(1));

@@ -1,6 +1,8 @@
 //! The command line: Java-compatible arguments, `check`, and bad input (exit 1, clear message,
 //! no panic or backtrace).
 
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use crate::harness::{properties, run, workdir};
@@ -463,4 +465,201 @@ fn contrib_launchers_hand_the_properties_file_to_kcl_bridge() {
         );
     assert_eq!(code, Some(1));
     assert!(stderr.contains("missing.properties"), "{stderr}");
+}
+
+/// A record processor that checkpoints at shard end, for `replay` runs that must complete.
+const GOOD_CHILD: &str = r#"
+import json, sys
+for line in sys.stdin:
+    m = json.loads(line)
+    if m["action"] == "shardEnded":
+        sys.stdout.write(json.dumps({"action": "checkpoint", "sequenceNumber": None}) + "\n")
+        sys.stdout.flush()
+        sys.stdin.readline()
+    sys.stdout.write(json.dumps({"action": "status", "responseFor": m["action"]}) + "\n")
+    sys.stdout.flush()
+"#;
+
+/// `app.properties` running [`GOOD_CHILD`], and a records file of one record.
+fn good_replay(dir: &Path, extra: &[(&str, &str)]) {
+    std::fs::write(dir.join("child.py"), GOOD_CHILD).unwrap();
+    std::fs::write(
+        dir.join("app.properties"),
+        properties("python3 child.py", extra),
+    )
+    .unwrap();
+    std::fs::write(dir.join("r.jsonl"), "{\"data\":\"a\"}\n").unwrap();
+}
+
+/// `check` says what the daemon will do where the file says something else, and every warning
+/// the daemon gives at start.
+#[test]
+fn check_says_what_the_daemon_does_instead() {
+    let d = workdir();
+    let text = properties(
+        "python3 app.py",
+        &[("shutdownGraceMillis", "0"), ("metricsLevel", "DETAILED")],
+    );
+    std::fs::write(d.path().join("app.properties"), text).unwrap();
+    std::fs::write(d.path().join("app.py"), "").unwrap();
+    let out = run(d.path(), &["check", "app.properties"], &[], LIMIT);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    for line in [
+        "retrievalMode = FANOUT (retrievalMode DEFAULT and no polling key set)  # kcl-bridge polls with GetRecords",
+        "shutdownGraceMillis = 0  # kcl-bridge gives record processors up to 30 s to checkpoint",
+        "metricsLevel = DETAILED  # not used: kcl-bridge publishes no metrics",
+        "gracefulLeaseHandoffTimeoutMillis = 30000  # not used yet",
+        "fanoutConfig.consumerName = it  # not used yet: enhanced fan-out is not built",
+        "failoverTimeMillis = 10000\n",
+    ] {
+        assert!(out.stdout.contains(line), "stdout lacks {line:?}:\n{}", out.stdout);
+    }
+    // The daemon's start-up warnings (no workerId, fan-out polled) and the file's own.
+    for needle in [
+        "warning: retrievalMode: no polling key is set, so Java's retrievalMode DEFAULT selects enhanced fan-out",
+        "warning: workerId: not set: kcl-bridge uses a random worker id",
+        "warning: shutdownGraceMillis: 0 means 30 s here",
+        "metricsLevel: kcl-bridge publishes no CloudWatch metrics",
+    ] {
+        assert!(out.stderr.contains(needle), "stderr lacks {needle:?}:\n{}", out.stderr);
+    }
+    // A file that says what kcl-bridge does gets no such notes.
+    let text = properties(
+        "python3 app.py",
+        &[
+            ("retrievalMode", "POLLING"),
+            ("workerId", "w1"),
+            ("shutdownGraceMillis", "5000"),
+            ("metricsLevel", "NONE"),
+        ],
+    );
+    std::fs::write(d.path().join("app.properties"), text).unwrap();
+    let out = run(d.path(), &["check", "app.properties"], &[], LIMIT);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout
+            .contains("retrievalMode = POLLING (set by retrievalMode)\n"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("shutdownGraceMillis = 5000\n"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("metricsLevel = NONE\n"),
+        "{}",
+        out.stdout
+    );
+    assert!(!out.stderr.contains("WARN"), "{}", out.stderr);
+}
+
+/// A script argument of `executableName` that is not there is a warning naming the directory it
+/// was looked for in (children start in kcl-bridge's working directory): from `check`, `replay`
+/// and the daemon at start.
+#[test]
+fn a_missing_script_is_a_warning_naming_the_working_directory() {
+    let d = workdir();
+    std::fs::write(
+        d.path().join("app.properties"),
+        properties(
+            "python3 samples/python/sampel_app.py",
+            &[
+                ("kinesisEndpoint", "http://127.0.0.1:1"),
+                ("dynamoDBEndpoint", "http://127.0.0.1:1"),
+            ],
+        ),
+    )
+    .unwrap();
+    std::fs::write(d.path().join("r.jsonl"), "{\"data\":\"a\"}\n").unwrap();
+    let dir = d.path().canonicalize().unwrap();
+    let warning = format!(
+        "executableName: \"samples/python/sampel_app.py\" does not exist in {}",
+        dir.display()
+    );
+    let out = run(d.path(), &["check", "app.properties"], &[], LIMIT);
+    assert_eq!(out.code, 0, "a warning, not an error: {}", out.stderr);
+    assert!(out.stderr.contains(&warning), "check: {}", out.stderr);
+    let out = run(
+        d.path(),
+        &["replay", "app.properties", "--records", "r.jsonl"],
+        &[],
+        LIMIT,
+    );
+    assert!(out.stderr.contains(&warning), "replay: {}", out.stderr);
+    // The daemon says it before it reaches for AWS (the endpoints here refuse connections).
+    let mut daemon = Command::new(crate::harness::bin())
+        .arg("app.properties")
+        .current_dir(&dir)
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = daemon.stderr.take().unwrap();
+    let (line_tx, lines) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead as _;
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if line_tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut seen = String::new();
+    let found = loop {
+        match lines.recv_timeout(LIMIT) {
+            Ok(line) if line.contains(&warning) => break true,
+            Ok(line) => seen.push_str(&format!("{line}\n")),
+            Err(_) => break false,
+        }
+    };
+    daemon.kill().unwrap_or_default();
+    daemon.wait().unwrap();
+    assert!(found, "the daemon did not warn:\n{seen}");
+}
+
+/// `replay` makes no AWS calls, so it runs without `AwsCredentialsProvider` (with a warning);
+/// the daemon and `check` still require it, as Java does.
+#[test]
+fn replay_runs_without_a_credentials_key() {
+    let d = workdir();
+    good_replay(d.path(), &[]);
+    let text = std::fs::read_to_string(d.path().join("app.properties")).unwrap();
+    let without: String = text
+        .lines()
+        .filter(|l| !l.starts_with("AwsCredentialsProvider"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(d.path().join("app.properties"), without).unwrap();
+    let out = run(
+        d.path(),
+        &["replay", "app.properties", "--records", "r.jsonl", "--json"],
+        &[],
+        LIMIT,
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.shard("shardId-000000000000")["result"], "completed");
+    assert!(
+        out.stderr
+            .contains("warning: AwsCredentialsProvider: not set; replay makes no AWS calls"),
+        "{}",
+        out.stderr
+    );
+    for args in [&["check", "app.properties"][..], &["app.properties"]] {
+        let out = run(d.path(), args, &[], LIMIT);
+        assert_eq!(out.code, 1, "{args:?}: {}", out.stderr);
+        assert!(
+            out.stderr
+                .contains("required key \"AwsCredentialsProvider\" is missing"),
+            "{args:?}: {}",
+            out.stderr
+        );
+    }
 }
