@@ -1,7 +1,8 @@
 //! The command line: Java's `MultiLangDaemon [-p FILE] [-l FILE] [FILE]` plus the `check` and
 //! `replay` subcommands. Parses arguments, sets up logging, calls `config`, `worker` and `replay`,
 //! prints, and maps the outcome to an exit code: 0 success, 1 bad input (arguments, properties,
-//! records file), 2 a shard's application failed during `replay`. Holds no logic of its own.
+//! records file, a missing executable), 2 a shard's application failed during `replay`. Holds no
+//! logic of its own.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -331,6 +332,7 @@ fn check(path: &Path, options: config::Options) -> Result<ExitCode, ExitCode> {
 
 fn replay(args: ReplayArgs, options: config::Options) -> Result<ExitCode, ExitCode> {
     let loaded = load(&args.properties, options)?;
+    executable(&loaded.config)?;
     let now_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)

@@ -625,6 +625,35 @@ fn a_missing_script_is_a_warning_naming_the_working_directory() {
     assert!(found, "the daemon did not warn:\n{seen}");
 }
 
+/// `replay` finds the executable as `check` does before it runs anything: a missing one is bad
+/// input (exit 1), not an application failure.
+#[test]
+fn replay_refuses_a_missing_executable_as_bad_input() {
+    let d = workdir();
+    std::fs::write(
+        d.path().join("app.properties"),
+        properties("no-such-program-kclb app.py", &[]),
+    )
+    .unwrap();
+    std::fs::write(d.path().join("r.jsonl"), "{\"data\":\"a\"}\n").unwrap();
+    let out = run(
+        d.path(),
+        &["replay", "app.properties", "--records", "r.jsonl", "--json"],
+        &[],
+        LIMIT,
+    );
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(
+            "app.properties: executableName: \"no-such-program-kclb\" was not found on PATH"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stdout.is_empty(), "nothing ran: {}", out.stdout);
+    no_panic(&out.stderr);
+}
+
 /// `replay` makes no AWS calls, so it runs without `AwsCredentialsProvider` (with a warning);
 /// the daemon and `check` still require it, as Java does.
 #[test]
