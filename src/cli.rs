@@ -1,10 +1,11 @@
 //! The command line: Java's `MultiLangDaemon [-p FILE] [-l FILE] [FILE]` plus the `check` and
 //! `replay` subcommands. Parses arguments, sets up logging, calls `config`, `worker` and `replay`,
 //! prints, and maps the outcome to an exit code: 0 success, 1 bad input (arguments, properties,
-//! records file, a missing executable), 2 a shard's application failed during `replay`. Holds no
-//! logic of its own.
+//! records file, a missing executable), 2 a shard's application failed during `replay`. No
+//! output panics: a closed stdout ends the output quietly. Holds no logic of its own.
 
 use std::ffi::OsString;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -128,7 +129,7 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> ExitCode {
         Ok(cli) => cli,
         Err(e) => {
             let code = if e.use_stderr() { EXIT_BAD_INPUT } else { 0 };
-            // Printing help or an argument error to the terminal cannot usefully fail.
+            // Help or an argument error to a closed terminal or pipe: nothing more to say.
             e.print().unwrap_or_default();
             return ExitCode::from(code);
         }
@@ -199,15 +200,26 @@ fn init_logging() {
     }
 }
 
-/// One line to stderr.
+/// One line to stderr. A closed stderr loses it: there is nowhere else to say it.
 fn say(message: impl std::fmt::Display) {
-    eprintln!("kcl-bridge: {message}");
+    writeln!(std::io::stderr(), "kcl-bridge: {message}").unwrap_or_default();
 }
 
 /// Bad input: says why, exit 1.
 fn fail(message: impl std::fmt::Display) -> ExitCode {
     say(message);
     ExitCode::from(EXIT_BAD_INPUT)
+}
+
+/// Writes `text` to stdout. A closed stdout (the reader went away, as `| head` does) ends the
+/// output quietly.
+fn print(text: &str) -> Result<(), ExitCode> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(fail(format!("cannot write to stdout: {e}"))),
+    }
 }
 
 /// Runs `future` to completion on kcl-bridge's runtime (tokio, one thread).
@@ -326,7 +338,7 @@ fn check(path: &Path, options: config::Options) -> Result<ExitCode, ExitCode> {
         argv.get(1..).unwrap_or_default()
     );
     out.push_str(&config.settings_report());
-    print!("{out}");
+    print(&out)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -353,7 +365,7 @@ fn replay(args: ReplayArgs, options: config::Options) -> Result<ExitCode, ExitCo
     } else {
         report.table()
     };
-    print!("{text}");
+    print(&text)?;
     Ok(if report.all_completed() {
         ExitCode::SUCCESS
     } else {

@@ -491,6 +491,65 @@ fn good_replay(dir: &Path, extra: &[(&str, &str)]) {
     std::fs::write(dir.join("r.jsonl"), "{\"data\":\"a\"}\n").unwrap();
 }
 
+/// Runs the binary with its stdout a pipe whose reading end is already closed, as `| head -1`
+/// leaves it once `head` has its line: every write to stdout fails (EPIPE). Returns the exit
+/// code and stderr.
+fn run_into_closed_pipe(dir: &Path, args: &[&str]) -> (i32, String) {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let child = Command::new(crate::harness::bin())
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(writer)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    let (done, finished) = std::sync::mpsc::channel();
+    let waiter = std::thread::spawn(move || {
+        let out = child.wait_with_output().unwrap();
+        done.send(()).unwrap_or_default();
+        out
+    });
+    if finished.recv_timeout(LIMIT).is_err() {
+        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL).unwrap_or_default();
+        panic!("kcl-bridge {args:?} did not finish within {LIMIT:?}");
+    }
+    let out = waiter.join().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// `kcl-bridge check app.properties | head -1` and the like: a reader that goes away ends the
+/// output quietly (no panic, no error), with the exit status the command has anyway.
+#[test]
+fn a_closed_stdout_ends_the_output_quietly() {
+    let d = workdir();
+    good_replay(d.path(), &[]);
+    let replay = ["replay", "app.properties", "--records", "r.jsonl"];
+    let replay_json = ["replay", "app.properties", "--records", "r.jsonl", "--json"];
+    let cases: [&[&str]; 6] = [
+        &["check", "app.properties"],
+        &replay,
+        &replay_json,
+        &["--help"],
+        &["--version"],
+        &["replay", "--help"],
+    ];
+    for args in cases {
+        let (code, stderr) = run_into_closed_pipe(d.path(), args);
+        assert_eq!(code, 0, "{args:?}: {stderr}");
+        no_panic(&stderr);
+        assert!(
+            !stderr.contains("Broken pipe") && !stderr.contains("kcl-bridge:"),
+            "{args:?}: no error spew: {stderr}"
+        );
+    }
+}
+
 /// `check` says what the daemon will do where the file says something else, and every warning
 /// the daemon gives at start.
 #[test]
