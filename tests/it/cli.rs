@@ -209,6 +209,12 @@ fn strict_makes_unknown_keys_errors() {
             "{args:?}: {}",
             out.stderr
         );
+        assert!(
+            out.stderr.contains("unknown key (an error with --strict")
+                && !out.stderr.contains("ignored"),
+            "{args:?}: an error, not ignored: {}",
+            out.stderr
+        );
         no_panic(&out.stderr);
     }
     // Before a subcommand, an option turns it into a file name (Java's argument rule): say so.
@@ -750,4 +756,28 @@ fn replay_runs_without_a_credentials_key() {
             out.stderr
         );
     }
+}
+
+/// Out-of-range numbers name a range a person can read, and say what 0 means.
+#[test]
+fn range_errors_are_readable() {
+    let d = workdir();
+    let text = properties(
+        "python3 app.py",
+        &[("failoverTimeMillis", "-5"), ("maxRecords", "20000")],
+    );
+    std::fs::write(d.path().join("app.properties"), text).unwrap();
+    let out = run(d.path(), &["check", "app.properties"], &[], LIMIT);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    for needle in [
+        "failoverTimeMillis = \"-5\": expected an integer number of milliseconds, 1 or more (0 means the default, 10000, as in Java)",
+        "maxRecords = \"20000\": expected an integer number of records from 1 to 10000 (0 means the default, 10000, as in Java)",
+    ] {
+        assert!(out.stderr.contains(needle), "lacks {needle:?}: {}", out.stderr);
+    }
+    assert!(
+        !out.stderr.contains("9223372036854775807"),
+        "{}",
+        out.stderr
+    );
 }
