@@ -1,9 +1,11 @@
 //! The command line: Java's `MultiLangDaemon [-p FILE] [-l FILE] [FILE]` plus the `check` and
-//! `replay` subcommands. Parses arguments, sets up logging, runs, and maps the outcome to an exit
-//! code: 0 success, 1 bad input (arguments, properties, records file), 2 a shard's application
-//! failed during `replay`. Holds no protocol or lease logic.
+//! `replay` subcommands. Parses arguments, sets up logging, calls `config`, `worker` and `replay`,
+//! prints, and maps the outcome to an exit code: 0 success, 1 bad input (arguments, properties,
+//! records file, a missing executable), 2 a shard's application failed during `replay`. No
+//! output panics: a closed stdout ends the output quietly. Holds no logic of its own.
 
 use std::ffi::OsString;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -11,7 +13,7 @@ use clap::{Parser, Subcommand};
 use tracing::{info, warn};
 
 use crate::checkpoint::CheckpointError;
-use crate::config::{self, ConfigError, Loaded};
+use crate::config::{self, Config, ConfigError, Loaded, Purpose};
 use crate::replay::{self, EndMode, ReplayOptions};
 
 /// Exit code for bad input: arguments, properties file, records file.
@@ -58,13 +60,15 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Validate a properties file, find the executable, and print the effective configuration
-    /// (credentials redacted). Exit 0 if it is usable, 1 if not.
+    /// (credentials redacted), saying what kcl-bridge does where it differs from the value, and
+    /// every warning the daemon would give at start. Exit 0 if it is usable, 1 if not.
     Check {
         #[arg(value_name = "FILE")]
         file: PathBuf,
     },
     /// Run the application in the properties file against records from a file, one child per
-    /// shard, with checkpoints kept in memory. No AWS account needed.
+    /// shard, with checkpoints kept in memory. No AWS account (nor AwsCredentialsProvider)
+    /// needed.
     Replay(ReplayArgs),
 }
 
@@ -125,7 +129,7 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> ExitCode {
         Ok(cli) => cli,
         Err(e) => {
             let code = if e.use_stderr() { EXIT_BAD_INPUT } else { 0 };
-            // Printing help or an argument error to the terminal cannot usefully fail.
+            // Help or an argument error to a closed terminal or pipe: nothing more to say.
             e.print().unwrap_or_default();
             return ExitCode::from(code);
         }
@@ -136,17 +140,25 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> ExitCode {
         child_exit_grace: cli
             .child_exit_grace_millis
             .map(std::time::Duration::from_millis),
+        purpose: Purpose::Consume,
     };
-    match cli.command {
+    let outcome = match cli.command {
         Some(Command::Check { file }) => check(&file, options),
-        Some(Command::Replay(args)) => replay(args, options),
+        Some(Command::Replay(args)) => replay(
+            args,
+            config::Options {
+                purpose: Purpose::Replay,
+                ..options
+            },
+        ),
         None => daemon(
-            cli.files,
-            cli.properties_file,
-            cli.log_configuration,
+            &cli.files,
+            cli.properties_file.as_deref(),
+            cli.log_configuration.as_deref(),
             options,
         ),
-    }
+    };
+    outcome.unwrap_or_else(|code| code)
 }
 
 /// Logging to stderr. `KCL_BRIDGE_LOG` holds a level (`warn`) or comma-separated
@@ -188,110 +200,96 @@ fn init_logging() {
     }
 }
 
+/// One line to stderr. A closed stderr loses it: there is nowhere else to say it.
+fn say(message: impl std::fmt::Display) {
+    writeln!(std::io::stderr(), "kcl-bridge: {message}").unwrap_or_default();
+}
+
+/// Bad input: says why, exit 1.
 fn fail(message: impl std::fmt::Display) -> ExitCode {
-    eprintln!("kcl-bridge: {message}");
+    say(message);
     ExitCode::from(EXIT_BAD_INPUT)
 }
 
-/// Where a properties file named on the command line is: `path` if it exists (relative to the
-/// current directory); else, for a relative name, the first directory of the `CLASSPATH`
-/// environment variable holding it, as Java, which looks the name up as a class-path resource,
-/// would find it there (multilang-protocol.md §5.1). Entries that are archives (`.jar`, `.zip`)
-/// or wildcards are not searched.
-fn locate(path: &Path) -> PathBuf {
-    if path.exists() || path.is_absolute() {
-        return path.to_owned();
-    }
-    let found =
-        std::env::var_os("CLASSPATH").and_then(|cp| on_class_path(path, &cp, |p| p.is_file()));
-    match found {
-        Some(p) => {
-            info!(file = %p.display(), "properties file found through CLASSPATH");
-            p
-        }
-        None => path.to_owned(),
+/// Writes `text` to stdout. A closed stdout (the reader went away, as `| head` does) ends the
+/// output quietly.
+fn print(text: &str) -> Result<(), ExitCode> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(fail(format!("cannot write to stdout: {e}"))),
     }
 }
 
-/// The first `dir/name` for the directories of `class_path` (`:`-separated) that `is_file`.
-fn on_class_path(
-    name: &Path,
-    class_path: &std::ffi::OsStr,
-    is_file: impl Fn(&Path) -> bool,
-) -> Option<PathBuf> {
-    std::env::split_paths(class_path)
-        .filter(|dir| {
-            let s = dir.to_string_lossy();
-            !(s.is_empty() || s.ends_with('*') || s.ends_with(".jar") || s.ends_with(".zip"))
-        })
-        .map(|dir| dir.join(name))
-        .find(|candidate| is_file(candidate))
+/// Runs `future` to completion on kcl-bridge's runtime (tokio, one thread).
+fn block_on<F: std::future::Future>(future: F) -> Result<F::Output, ExitCode> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| fail(format!("cannot start the async runtime: {e}")))?;
+    Ok(runtime.block_on(future))
 }
 
-/// Loads a properties file, logging its warnings; on failure prints every problem.
-fn load_config(path: &Path, options: config::Options) -> Result<Loaded, ExitCode> {
-    let path = &locate(path);
-    match config::load_with(path, options) {
-        Ok(loaded) => {
-            for w in &loaded.warnings {
-                warn!("{}", w.display_with(path));
-            }
-            Ok(loaded)
-        }
-        Err(e @ ConfigError::Io { .. }) => Err(fail(e)),
+/// Finds and loads a properties file, logging its warnings and the start-up notices for
+/// `options.purpose`; on failure prints every problem.
+fn load(path: &Path, options: config::Options) -> Result<Loaded, ExitCode> {
+    let exists = |p: &Path| p.exists();
+    let class_path = std::env::var_os("CLASSPATH");
+    let located = config::file::locate(path, class_path.as_deref(), &exists);
+    if located.on_class_path {
+        info!(file = %located.path.display(), "properties file found through CLASSPATH");
+    }
+    let path = &located.path;
+    let loaded = match config::load_with(path, options) {
+        Ok(loaded) => loaded,
+        Err(e @ ConfigError::Io { .. }) => return Err(fail(e)),
         Err(e @ ConfigError::Invalid { .. }) => {
             for line in e.report().lines() {
-                eprintln!("kcl-bridge: {line}");
+                say(line);
             }
-            eprintln!("kcl-bridge: nothing was started");
-            Err(ExitCode::from(EXIT_BAD_INPUT))
+            return Err(fail("nothing was started"));
         }
+    };
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let notices = loaded
+        .config
+        .startup_notices(options.purpose, &cwd, &exists);
+    for w in loaded.warnings.iter().chain(&notices) {
+        warn!("{}", w.display_with(path));
     }
+    Ok(loaded)
+}
+
+/// The program `executableName` runs, as the child would be started: bad input if there is none.
+fn executable(config: &Config) -> Result<PathBuf, ExitCode> {
+    let path = config.source.display();
+    let argv = config.executable_argv();
+    let program = argv
+        .first()
+        .ok_or_else(|| fail(format!("{path}: executableName is empty")))?;
+    crate::child::resolve_executable(program)
+        .map_err(|e| fail(format!("{path}: executableName: {e}")))
 }
 
 /// The Java daemon's invocation: `[-p FILE] [-l FILE] [FILE]`.
 fn daemon(
-    files: Vec<PathBuf>,
-    properties_file: Option<PathBuf>,
-    log_configuration: Option<PathBuf>,
+    files: &[PathBuf],
+    properties_file: Option<&Path>,
+    log_configuration: Option<&Path>,
     options: config::Options,
-) -> ExitCode {
-    if files.len() > 1 {
-        let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
-        // `kcl-bridge --strict check FILE`: an option before a subcommand makes it a file name.
-        let hint = match names[0].as_str() {
-            sub @ ("check" | "replay") => {
-                format!(" (options go after the subcommand: kcl-bridge {sub} --strict ...)")
-            }
-            _ => String::new(),
-        };
-        return fail(format!(
-            "Expected a single argument, but found multiple arguments.  Arguments: {}{hint}",
-            names.join(", ")
-        ));
-    }
-    if let Some(logback) = &log_configuration {
+) -> Result<ExitCode, ExitCode> {
+    let named = config::file::named(files, properties_file).map_err(fail)?;
+    if let Some(logback) = log_configuration {
         warn!(
             file = %logback.display(),
             "--log-configuration (logback XML) is accepted for compatibility and ignored; set KCL_BRIDGE_LOG instead"
         );
     }
-    let path = match (properties_file, files.into_iter().next()) {
-        (Some(p), Some(_)) => {
-            warn!("Overriding the properties file with the --properties-file option");
-            p
-        }
-        (Some(p), None) | (None, Some(p)) => p,
-        (None, None) => {
-            return fail(
-                "Properties file missing, please provide a properties file (kcl-bridge --help)",
-            )
-        }
-    };
-    let loaded = match load_config(&path, options) {
-        Ok(l) => l,
-        Err(code) => return code,
-    };
+    if named.overrides_positional {
+        warn!("Overriding the properties file with the --properties-file option");
+    }
+    let loaded = load(&named.path, options)?;
     let changed = loaded.config.non_default_settings();
     if !changed.is_empty() {
         let changed: Vec<String> = changed.iter().map(|(k, v)| format!("{k} = {v}")).collect();
@@ -300,21 +298,14 @@ fn daemon(
             changed.join("; ")
         );
     }
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => return fail(format!("cannot start the async runtime: {e}")),
-    };
-    match runtime.block_on(crate::worker::run(loaded.config, shutdown_signal())) {
+    match block_on(crate::worker::run(loaded.config, shutdown_signal()))? {
         Ok(()) => {
             info!("stopped");
-            ExitCode::SUCCESS
+            Ok(ExitCode::SUCCESS)
         }
         Err(e) => {
             let message = crate::with_causes(e.to_string(), std::error::Error::source(&e));
-            fail(message)
+            Err(fail(message))
         }
     }
 }
@@ -335,95 +326,49 @@ async fn shutdown_signal() {
     }
 }
 
-fn check(path: &Path, options: config::Options) -> ExitCode {
-    let loaded = match load_config(path, options) {
-        Ok(l) => l,
-        Err(code) => return code,
-    };
+fn check(path: &Path, options: config::Options) -> Result<ExitCode, ExitCode> {
+    let loaded = load(path, options)?;
     let config = &loaded.config;
+    let program = executable(config)?;
     let argv = config.executable_argv();
-    let resolved = match argv.first() {
-        None => return fail(format!("{}: executableName is empty", path.display())),
-        Some(program) => match crate::child::resolve_executable(program) {
-            Ok(p) => p,
-            Err(e) => return fail(format!("{}: executableName: {e}", path.display())),
-        },
-    };
-    println!("{}: OK", path.display());
-    println!("executable = {}", resolved.display());
-    println!("arguments = {:?}", &argv[1..]);
-    for (key, value) in config.effective_settings() {
-        println!("{key} = {value}");
-    }
-    ExitCode::SUCCESS
+    let mut out = format!(
+        "{}: OK\nexecutable = {}\narguments = {:?}\n",
+        path.display(),
+        program.display(),
+        argv.get(1..).unwrap_or_default()
+    );
+    out.push_str(&config.settings_report());
+    print(&out)?;
+    Ok(ExitCode::SUCCESS)
 }
 
-fn replay(args: ReplayArgs, options: config::Options) -> ExitCode {
-    let loaded = match load_config(&args.properties, options) {
-        Ok(l) => l,
-        Err(code) => return code,
-    };
+fn replay(args: ReplayArgs, options: config::Options) -> Result<ExitCode, ExitCode> {
+    let loaded = load(&args.properties, options)?;
+    executable(&loaded.config)?;
     let now_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0);
-    let shards = match replay::read_records(&args.records, now_ms) {
-        Ok(s) => s,
-        Err(e) => return fail(e),
-    };
+    let shards = replay::read_records(&args.records, now_ms).map_err(fail)?;
     let options = ReplayOptions {
         records_file: args.records.clone(),
         end: args.end,
         fail_checkpoints: args.fail_checkpoint,
         transcript: args.transcript,
     };
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => return fail(format!("cannot start the async runtime: {e}")),
-    };
-    let report = match runtime.block_on(replay::run(&loaded.config, shards, &options)) {
-        Ok(r) => r,
-        Err(e) => return fail(format!("cannot write the transcript: {e}")),
-    };
-    if args.json {
-        match serde_json::to_string_pretty(&report) {
-            Ok(s) => println!("{s}"),
-            Err(e) => return fail(e),
-        }
+    let report = block_on(replay::run(&loaded.config, shards, &options))?
+        .map_err(|e| fail(format!("cannot write the transcript: {e}")))?;
+    let text = if args.json {
+        let mut json = serde_json::to_string_pretty(&report).map_err(fail)?;
+        json.push('\n');
+        json
     } else {
-        print!("{}", report.table());
-    }
-    if report.all_completed() {
+        report.table()
+    };
+    print(&text)?;
+    Ok(if report.all_completed() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(EXIT_SHARD_FAILED)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::on_class_path;
-    use std::ffi::OsStr;
-    use std::path::{Path, PathBuf};
-
-    #[test]
-    fn class_path_directories_are_searched_in_order_and_archives_skipped() {
-        let files = [
-            "/jars/app.properties",
-            "/b/app.properties",
-            "/c/app.properties",
-        ];
-        let is_file = |p: &Path| files.iter().any(|f| Path::new(f) == p);
-        let find = |cp: &str| on_class_path(Path::new("app.properties"), OsStr::new(cp), is_file);
-        assert_eq!(find("/a:/b/:/c"), Some(PathBuf::from("/b/app.properties")));
-        assert_eq!(
-            find("/jars/*:/jars.jar:/x.zip::/c"),
-            Some(PathBuf::from("/c/app.properties"))
-        );
-        assert_eq!(find("/a"), None);
-        assert_eq!(find(""), None);
-    }
+    })
 }

@@ -138,7 +138,7 @@ pub fn credentials_key(key: &str) -> Option<Result<CredentialsTarget, &str>> {
 }
 
 /// The parsed value of one credentials key.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CredentialsSpec {
     /// The key as written (`AWSCredentialsProvider`, …), or the Kinesis key when inherited.
     pub key: String,

@@ -1,124 +1,22 @@
-//! The key catalogue (configuration.md §1.4, §2, §2.8): which keys exist, which spellings are
-//! aliases of which setting, which unknown keys get a specific explanation, and "did you mean"
-//! suggestions for the rest.
+//! What a key in the file is: a key of the table (`table`), another spelling of one, a key with a
+//! known reason to be ignored, or an unknown key with a "did you mean" suggestion
+//! (configuration.md §1.4, §2, §2.8).
 //!
 //! Data and lookups only: no parsing of values, no I/O.
 
 use super::credentials::{credentials_key, CredentialsTarget};
+use super::table;
 use super::values::edit_distance;
 
-/// Every key the Java 3.5.1 multilang configuration honours, in the canonical spelling we use as
-/// the setting's name (§2). Credentials keys are matched by the prefix rule, see [`classify`].
-pub const KNOWN: &[&str] = &[
-    // 2.1 multilang layer
-    "executableName",
-    "processingLanguage",
-    "maxActiveThreads",
-    "timeoutInSeconds",
-    "shutdownGraceMillis",
-    "validateSequenceNumberBeforeCheckpointing",
-    "retrievalMode",
-    // 2.2 identity
-    "applicationName",
-    "streamName",
-    "streamArn",
-    "tableName",
-    "workerId",
-    "initialPositionInStream",
-    "initialPositionInStreamExtended",
-    // 2.3 clients
-    "AwsCredentialsProvider",
-    "AwsCredentialsProviderDynamoDB",
-    "AwsCredentialsProviderCloudWatch",
-    "regionName",
-    "kinesisEndpoint",
-    "dynamoDBEndpoint",
-    "kinesisClient.region",
-    "dynamoDbClient.region",
-    "cloudWatchClient.region",
-    "cloudWatchClient.endpointOverride",
-    // 2.4 lease management
-    "failoverTimeMillis",
-    "leaseAssignmentIntervalMillis",
-    "shardSyncIntervalMillis",
-    "cleanupLeasesUponShardCompletion",
-    "ignoreUnexpectedChildShards",
-    "maxLeasesForWorker",
-    "maxLeasesToStealAtOneTime",
-    "enablePriorityLeaseAssignment",
-    "initialLeaseTableReadCapacity",
-    "initialLeaseTableWriteCapacity",
-    "leaseTableDeletionProtectionEnabled",
-    "leaseTablePitrEnabled",
-    "maxLeaseRenewalThreads",
-    "leaseTableScanTotalSegments",
-    "listShardsBackoffTimeInMillis",
-    "maxListShardsRetryAttempts",
-    // 2.5 coordinator, lifecycle, processor, metrics
-    "parentShardPollIntervalMillis",
-    "skipShardSyncAtWorkerInitializationIfLeasesExist",
-    "schedulerInitializationBackoffTimeMillis",
-    "shardPrioritization",
-    "clientVersionConfig",
-    "migrateAllEntitiesToLeaseTable",
-    "tableMigrationCompleteBakeTimeSeconds",
-    "taskBackoffTimeMillis",
-    "logWarningForTaskAfterMillis",
-    "callProcessRecordsEvenForEmptyRecordList",
-    "metricsBufferTimeMillis",
-    "metricsMaxQueueSize",
-    "metricsLevel",
-    "metricsEnabledDimensions",
-    // 2.6 retrieval
-    "maxRecords",
-    "idleTimeBetweenReadsInMillis",
-    "millisBehindLatestThresholdForReducedTps",
-    "retryGetRecordsInSeconds",
-    "maxGetRecordsThreadPool",
-    "fanoutConfig.consumerArn",
-    "fanoutConfig.consumerName",
-    "fanoutConfig.maxDescribeStreamSummaryRetries",
-    "fanoutConfig.maxDescribeStreamConsumerRetries",
-    "fanoutConfig.registerStreamConsumerRetries",
-    "fanoutConfig.retryBackoffMillis",
-    // 2.7 KCL 3.x
-    "gracefulLeaseHandoffTimeoutMillis",
-    "isGracefulLeaseHandoffEnabled",
-    "inMemoryWorkerMetricsCaptureFrequencyMillis",
-    "workerMetricsReporterFreqInMillis",
-    "noOfPersistedMetricsPerWorkerMetrics",
-    "disableWorkerMetrics",
-    "maxThroughputPerHostKBps",
-    "dampeningPercentage",
-    "reBalanceThresholdPercentage",
-    "allowThroughputOvershoot",
-    "varianceBalancingFrequency",
-    "workerMetricsEMAAlpha",
-    "staleWorkerMetricsEntryCleanupDuration",
-    "workerMetricsTableName",
-    "workerMetricsBillingMode",
-    "workerMetricsReadCapacity",
-    "workerMetricsWriteCapacity",
-    "workerMetricsPointInTimeRecoveryEnabled",
-    "workerMetricsDeletionProtectionEnabled",
-    "workerMetricsTags",
-    "coordinatorStateTableName",
-    "coordinatorStateBillingMode",
-    "coordinatorStateReadCapacity",
-    "coordinatorStateWriteCapacity",
-    "coordinatorStatePointInTimeRecoveryEnabled",
-    "coordinatorStateDeletionProtectionEnabled",
-    "coordinatorStateTags",
-];
+/// Every key's canonical spelling, in the key table's order.
+pub fn names() -> impl Iterator<Item = &'static str> {
+    table::rows().map(|r| r.name)
+}
 
-/// The five keys whose non-zero value makes `retrievalMode = DEFAULT` choose polling (§2.6).
-pub const POLLING_KEYS: &[&str] = &[
-    "maxRecords",
-    "idleTimeBetweenReadsInMillis",
-    "millisBehindLatestThresholdForReducedTps",
-    "retryGetRecordsInSeconds",
-    "maxGetRecordsThreadPool",
-];
+/// The canonical spelling of `key` if it is one.
+fn known(key: &str) -> Option<&'static str> {
+    table::row_of(key).map(|r| r.name)
+}
 
 /// Other spellings of a known setting: (alias, canonical key, warning or `None` for a Java alias).
 const ALIASES: &[(&str, &str, Option<&str>)] = &[
@@ -216,7 +114,7 @@ pub fn classify(key: &str) -> KeyClass {
             },
         };
     }
-    if let Some(&canonical) = KNOWN.iter().find(|&&k| k == key) {
+    if let Some(canonical) = known(key) {
         return KeyClass::Setting {
             canonical,
             note: None,
@@ -230,7 +128,7 @@ pub fn classify(key: &str) -> KeyClass {
     }
     for prefix in BEAN_PREFIXES {
         if let Some(rest) = key.strip_prefix(prefix) {
-            if let Some(&canonical) = KNOWN.iter().find(|&&k| k == rest) {
+            if let Some(canonical) = known(rest) {
                 return KeyClass::Setting {
                     canonical,
                     note: Some(format!(
@@ -265,9 +163,7 @@ pub fn classify(key: &str) -> KeyClass {
 
 /// The nearest known key: same letters ignoring case, or edit distance ≤ max(2, len/4).
 pub fn suggest(key: &str) -> Option<&'static str> {
-    let candidates = KNOWN
-        .iter()
-        .copied()
+    let candidates = names()
         .chain(ALIASES.iter().map(|(a, _, _)| *a))
         .chain(["AWSCredentialsProvider"]);
     let lower = key.to_ascii_lowercase();
@@ -285,29 +181,6 @@ pub fn suggest(key: &str) -> Option<&'static str> {
     let limit = (key.chars().count() / 4).max(2);
     best.filter(|(d, _)| *d <= limit).map(|(_, c)| c)
 }
-
-/// The keys of the KCL 3.0–3.4 worker-metrics table, in [`TableSettings`](super::TableSettings) order:
-/// name, billing mode, read and write capacity, PITR, deletion protection, tags.
-pub(crate) const WORKER_METRICS_TABLE_KEYS: [&str; 7] = [
-    "workerMetricsTableName",
-    "workerMetricsBillingMode",
-    "workerMetricsReadCapacity",
-    "workerMetricsWriteCapacity",
-    "workerMetricsPointInTimeRecoveryEnabled",
-    "workerMetricsDeletionProtectionEnabled",
-    "workerMetricsTags",
-];
-
-/// The same for the KCL 3.0–3.4 coordinator-state table.
-pub(crate) const COORDINATOR_STATE_TABLE_KEYS: [&str; 7] = [
-    "coordinatorStateTableName",
-    "coordinatorStateBillingMode",
-    "coordinatorStateReadCapacity",
-    "coordinatorStateWriteCapacity",
-    "coordinatorStatePointInTimeRecoveryEnabled",
-    "coordinatorStateDeletionProtectionEnabled",
-    "coordinatorStateTags",
-];
 
 #[cfg(test)]
 mod tests {
@@ -385,14 +258,12 @@ mod tests {
     #[test]
     fn catalogue_is_consistent() {
         let mut seen = std::collections::HashSet::new();
-        for k in KNOWN {
+        for k in names() {
             assert!(seen.insert(k), "{k} listed twice");
         }
-        for (_, canonical, _) in ALIASES {
-            assert!(KNOWN.contains(canonical), "{canonical}");
-        }
-        for k in POLLING_KEYS {
-            assert!(KNOWN.contains(k), "{k}");
+        for (alias, canonical, _) in ALIASES {
+            assert!(known(canonical).is_some(), "{canonical}");
+            assert!(known(alias).is_none(), "{alias} is a key and an alias");
         }
     }
 }

@@ -6,15 +6,27 @@
 //! entries, collecting every problem before failing. Deliberate deviations from Java (all turn
 //! silent misconfiguration into a warning or an error) are listed on [`parse`].
 //!
+//! Every key is one row of the key table (`table`): its type and the field it sets, its default,
+//! and what kcl-bridge does with it where that differs from Java. Parsing (`read`, `derive`), the
+//! effective settings `check` prints and the daemon's list of changed settings
+//! ([`Config::effective_settings`], [`Config::non_default_settings`]), the start-up notices
+//! ([`Config::startup_notices`]) and the "did you mean" suggestions ([`keys`]) all come from it.
+//! [`file`] finds the file a command line names (Java's `-p` precedence and class-path lookup).
+//!
 //! This module does no I/O beyond reading the one file given to [`load`], never reads the
 //! environment or AWS, never logs (warnings are returned), and never prints a credentials
 //! argument or `externalId`.
 
 mod build;
 pub mod credentials;
+mod derive;
+pub mod file;
 pub mod keys;
 pub mod lexer;
+mod notices;
+mod read;
 mod settings;
+mod table;
 #[cfg(test)]
 mod tests;
 pub mod values;
@@ -26,12 +38,16 @@ use std::time::Duration;
 pub use credentials::{
     CredentialsProvider, CredentialsSpec, CredentialsTarget, Redacted, StsEndpoint,
 };
+pub use notices::script_arguments;
+pub use settings::Setting;
+pub use table::DEFAULT_SHUTDOWN_GRACE;
 pub use values::StreamArn;
 
 /// Where a shard without a checkpoint starts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum InitialPosition {
     TrimHorizon,
+    #[default]
     Latest,
     /// `initialPositionInStreamExtended`, seconds since the epoch.
     AtTimestamp(i64),
@@ -49,31 +65,34 @@ impl InitialPosition {
 }
 
 /// `retrievalMode` as written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum RetrievalModeSetting {
     /// `DEFAULT` (also when absent): polling if a polling key is set non-zero, else fan-out.
+    #[default]
     Default,
     Fanout,
     Polling,
 }
 
 /// How records are fetched, after resolving `DEFAULT`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum RetrievalMode {
     /// Enhanced fan-out (SubscribeToShard).
+    #[default]
     FanOut,
     /// GetRecords.
     Polling,
 }
 
 /// Why [`RetrievalMode`] was chosen.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum RetrievalReason {
     /// `retrievalMode = FANOUT` or `POLLING`.
     Explicit,
     /// `DEFAULT` and these polling keys were set to a non-zero value (file order).
     PollingKeysSet(Vec<String>),
     /// `DEFAULT` and no polling key was set.
+    #[default]
     NoPollingKeys,
 }
 
@@ -96,17 +115,18 @@ impl fmt::Display for RetrievalReason {
 }
 
 /// The resolved retrieval mode and why.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Retrieval {
     pub mode: RetrievalMode,
     pub reason: RetrievalReason,
 }
 
 /// `clientVersionConfig` (KCL 3.x migration mode).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum ClientVersionConfig {
     CompatibleWith2xPhase1,
     CompatibleWith2x,
+    #[default]
     V3x,
 }
 
@@ -124,11 +144,12 @@ impl ClientVersionConfig {
 }
 
 /// `metricsLevel`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum MetricsLevel {
     /// No CloudWatch calls.
     None,
     Summary,
+    #[default]
     Detailed,
 }
 
@@ -143,9 +164,10 @@ impl MetricsLevel {
 }
 
 /// `*BillingMode` of the KCL 3.x metadata tables.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum BillingMode {
     Provisioned,
+    #[default]
     PayPerRequest,
 }
 
@@ -160,7 +182,7 @@ impl BillingMode {
 
 /// Credentials for the three clients. DynamoDB and CloudWatch fall back to the Kinesis spec
 /// (then `inherited` is true).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Credentials {
     pub kinesis: CredentialsSpec,
     pub dynamodb: CredentialsSpec,
@@ -179,7 +201,7 @@ pub struct ClientSettings {
 }
 
 /// `LeaseManagementConfig` keys (§2.4).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LeaseSettings {
     /// `failoverTimeMillis`, default 10 s.
     pub failover_time: Duration,
@@ -221,7 +243,7 @@ pub struct LeaseSettings {
 }
 
 /// `CoordinatorConfig` keys (§2.5).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CoordinatorSettings {
     /// `parentShardPollIntervalMillis`, default 10 s.
     pub parent_shard_poll_interval: Duration,
@@ -240,7 +262,7 @@ pub struct CoordinatorSettings {
 }
 
 /// `LifecycleConfig` keys (§2.5).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LifecycleSettings {
     /// `taskBackoffTimeMillis`, default 500 ms.
     pub task_backoff_time: Duration,
@@ -249,7 +271,7 @@ pub struct LifecycleSettings {
 }
 
 /// `MetricsConfig` keys (§2.5).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MetricsSettings {
     /// `metricsBufferTimeMillis`, default 10 s.
     pub buffer_time: Duration,
@@ -262,7 +284,7 @@ pub struct MetricsSettings {
 }
 
 /// Polling keys other than `maxRecords` (§2.6).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PollingSettings {
     /// `idleTimeBetweenReadsInMillis`, default 1.5 s, at least 200 ms.
     pub idle_time_between_reads: Duration,
@@ -275,7 +297,7 @@ pub struct PollingSettings {
 }
 
 /// `fanoutConfig.*` keys (§2.6).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FanoutSettings {
     /// `fanoutConfig.consumerArn`: use this consumer, do not register one.
     pub consumer_arn: Option<String>,
@@ -292,7 +314,7 @@ pub struct FanoutSettings {
 }
 
 /// Graceful lease hand-off (§2.7).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct GracefulHandoffSettings {
     /// `gracefulLeaseHandoffTimeoutMillis`, default 30 s.
     pub timeout: Duration,
@@ -301,7 +323,7 @@ pub struct GracefulHandoffSettings {
 }
 
 /// Worker-utilisation-aware lease assignment (§2.7).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct WorkerUtilizationSettings {
     /// `inMemoryWorkerMetricsCaptureFrequencyMillis`, default 1 s.
     pub in_memory_worker_metrics_capture_frequency: Duration,
@@ -328,7 +350,7 @@ pub struct WorkerUtilizationSettings {
 }
 
 /// A KCL 3.x metadata table (`workerMetrics*`, `coordinatorState*`, §2.7).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TableSettings {
     /// `…TableName`; `None` = `<applicationName>-WorkerMetricStats` / `-CoordinatorState`.
     pub table_name: Option<String>,
@@ -347,7 +369,10 @@ pub struct TableSettings {
 }
 
 /// The typed configuration. Field names follow the properties keys.
-#[derive(Debug, Clone, PartialEq)]
+///
+/// `Default` is the blank value parsing starts from (zeros, empty names), not Java's defaults:
+/// [`parse`] a file for those.
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Config {
     /// The file it was read from.
     pub source: PathBuf,
@@ -579,11 +604,23 @@ impl ConfigError {
     }
 }
 
+/// What the configuration is loaded for.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Purpose {
+    /// Consuming a stream: the daemon, and `check`, which says what the daemon would do.
+    #[default]
+    Consume,
+    /// `replay`: no AWS, no leases, so no credentials key needed.
+    Replay,
+}
+
 /// Options for [`parse_with`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Options {
     /// Unknown keys are errors instead of warnings (`--strict`).
     pub strict_unknown_keys: bool,
+    /// What it is loaded for.
+    pub purpose: Purpose,
     /// [`Config::child_exit_grace`]; `None`: [`DEFAULT_CHILD_EXIT_GRACE`].
     pub child_exit_grace: Option<Duration>,
 }
@@ -616,6 +653,8 @@ pub fn load_with(path: &Path, options: Options) -> Result<Loaded, ConfigError> {
 /// * `cleanupLeasesUponShardCompletion = false` and other `false` booleans are honoured;
 ///   `0` for a numeric KCL key still means "KCL default", as in Java (warning);
 /// * `timeoutInSeconds` 0, empty or bad → error; `maxRecords` > 10000 → error at load;
+/// * a missing `AwsCredentialsProvider` is an error, as in Java, except for
+///   [`Purpose::Replay`] (a warning);
 /// * unknown keys → warning with a suggestion (error with [`Options::strict_unknown_keys`]);
 /// * credentials: SDK v1 names accepted with a warning, unknown names → error; the value is
 ///   never shown (only provider names);

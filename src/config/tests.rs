@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::*;
+use super::{build, read, table};
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -55,10 +56,10 @@ fn has_warning(l: &Loaded, key: &str, needle: &str) -> bool {
         .any(|w| w.key.as_deref() == Some(key) && w.message.contains(needle))
 }
 
-fn setting<'a>(s: &'a [(String, String)], key: &str) -> &'a str {
+fn setting<'a>(s: &'a [Setting], key: &str) -> &'a str {
     s.iter()
-        .find(|(k, _)| k == key)
-        .map(|(_, v)| v.as_str())
+        .find(|s| s.key == key)
+        .map(|s| s.value.as_str())
         .unwrap_or_else(|| panic!("no effective setting {key}"))
 }
 
@@ -299,13 +300,13 @@ fn all_keys_fixture() {
     // The file really uses every key of the catalogue (credentials via the prefix rule).
     let text = std::fs::read_to_string(fixture("all-keys.properties")).unwrap_or_default();
     let (entries, _) = lexer::lex(&text);
-    for k in keys::KNOWN {
-        if *k == "initialPositionInStream" {
+    for k in keys::names() {
+        if k == "initialPositionInStream" {
             continue; // conflicts with …Extended; covered by the swapped text below
         }
         let present = entries.iter().any(|e| match keys::classify(&e.key) {
-            keys::KeyClass::Setting { canonical, .. } => canonical == *k,
-            keys::KeyClass::Credentials(t) => t.key() == *k,
+            keys::KeyClass::Setting { canonical, .. } => canonical == k,
+            keys::KeyClass::Credentials(t) => t.key() == k,
             _ => false,
         });
         assert!(present, "all-keys.properties lacks {k}");
@@ -1151,10 +1152,16 @@ fn retrieval_mode_resolution() {
     let l = ok_with("retrievalMode = FANOUT\nmaxRecords = 100\n");
     assert_eq!(l.config.retrieval.mode, RetrievalMode::FanOut);
     assert_eq!(l.config.retrieval.reason, RetrievalReason::Explicit);
-    assert!(l
-        .warnings
-        .iter()
-        .any(|w| w.message.contains("no effect with retrievalMode FANOUT")));
+    // Java ignores polling keys under FANOUT; kcl-bridge polls (fan-out is not built) and uses
+    // them, and says so.
+    assert_eq!(l.config.max_records, 100);
+    assert!(
+        l.warnings.iter().any(|w| w
+            .message
+            .contains("maxRecords: Java does not poll under enhanced fan-out; kcl-bridge polls")),
+        "{:?}",
+        l.warnings
+    );
     let l = ok_with("retrievalMode = default\nidleTimeBetweenReadsInMillis = 500\n");
     assert_eq!(l.config.retrieval.mode, RetrievalMode::Polling);
     let s = l.config.effective_settings();
@@ -1315,11 +1322,8 @@ fn trailing_whitespace_is_trimmed_with_a_warning() {
 fn effective_settings_cover_every_key() {
     let l = load_ok("multilang.properties");
     let s = l.config.effective_settings();
-    for k in keys::KNOWN {
-        assert!(
-            s.iter().any(|(key, _)| key == k),
-            "effective settings lack {k}"
-        );
+    for k in keys::names() {
+        assert!(s.iter().any(|s| s.key == k), "effective settings lack {k}");
     }
     assert_eq!(setting(&s, "streamName"), "kclpysample");
     assert_eq!(setting(&s, "failoverTimeMillis"), "10000");
@@ -1363,6 +1367,316 @@ fn load_reports_io_errors() {
     assert!(matches!(r, Err(ConfigError::Io { .. })));
 }
 
+// ----- the key table ----------------------------------------------------------------------------
+
+/// A valid value for a key, for tests that set every key: its default, or one of its kind.
+fn sample(row: &table::Row) -> &'static str {
+    if let table::Unset::Value(v) = row.default {
+        return v;
+    }
+    match (&row.kind, row.name) {
+        (_, "maxActiveThreads") => "4",
+        (_, "timeoutInSeconds") => "30",
+        (_, "streamArn") => "arn:aws:kinesis:us-east-1:123456789012:stream/s",
+        (_, "initialPositionInStreamExtended") => "1700000000",
+        (_, k) if k.starts_with("AwsCredentialsProvider") => "DefaultCredentialsProvider",
+        (table::Kind::MaybeFlag(_), _) => "true",
+        (table::Kind::Region(_), _) => "us-east-1",
+        (table::Kind::Endpoint(_), _) => "http://localhost:4566",
+        (table::Kind::MaybeMillis(..), _) | (table::Kind::MaybeCount { .. }, _) => "7",
+        (table::Kind::MaybeDecimal(..), _) => "1.5",
+        (table::Kind::Tags(_), _) => "a=b",
+        _ => "x",
+    }
+}
+
+/// Each default of the table is a valid value that reads back as itself, and every key a rule
+/// reads has a way to be shown.
+#[test]
+fn the_tables_defaults_read_back_as_themselves() {
+    let defaults = build::defaults();
+    for row in table::rows() {
+        match (&row.kind, row.default) {
+            (table::Kind::Rule, table::Unset::Value(text)) => {
+                assert_eq!(row.value(&defaults), text, "{}", row.name);
+            }
+            (_, table::Unset::Value(text)) => {
+                let mut c = Config::default();
+                assert_eq!(read::store(row, &mut c, text), Ok(vec![]), "{}", row.name);
+                let shown = row.value(&defaults);
+                let mut again = Config::default();
+                if row.show.is_none() {
+                    assert_eq!(
+                        read::store(row, &mut again, &shown),
+                        Ok(vec![]),
+                        "{}",
+                        row.name
+                    );
+                    assert_eq!(row.value(&again), shown, "{}", row.name);
+                }
+            }
+            _ => {}
+        }
+        if matches!(row.kind, table::Kind::Rule) {
+            assert!(row.show.is_some(), "{} cannot be shown", row.name);
+        }
+    }
+    // A file with only the required keys gets exactly the table's defaults (where they do not
+    // derive from the required keys).
+    let parsed = ok_with("").config;
+    for row in table::rows().filter(|r| r.show.is_none()) {
+        assert_eq!(row.value(&parsed), row.value(&defaults), "{}", row.name);
+    }
+}
+
+/// Out-of-range numbers name a range a person can read, and where 0 means the default the
+/// message says so (as the behaviour is).
+#[test]
+fn bad_numbers_say_a_readable_range() {
+    for (line, expected) in [
+        (
+            "failoverTimeMillis = -5",
+            "expected an integer number of milliseconds, 1 or more (0 means the default, 10000, as in Java)",
+        ),
+        (
+            "maxRecords = 10001",
+            "expected an integer number of records from 1 to 10000 (0 means the default, 10000, as in Java)",
+        ),
+        (
+            "maxRecords = -1",
+            "expected an integer number of records from 1 to 10000 (0 means the default, 10000, as in Java)",
+        ),
+        ("shutdownGraceMillis = -1", "expected an integer number of milliseconds, 0 or more"),
+        ("workerMetricsReadCapacity = -1", "expected an integer, 0 or more"),
+        ("leaseTableScanTotalSegments = 1000001", "expected a number of scan segments from 0 to 1000000"),
+        ("dampeningPercentage = 101", "expected an integer from 1 to 100 (0 means the default, 60, as in Java)"),
+        ("workerMetricsEMAAlpha = 1.5", "expected a decimal number greater than 0 and at most 1"),
+        ("maxThroughputPerHostKBps = -1", "expected a decimal number greater than 0"),
+        (
+            "tableMigrationCompleteBakeTimeSeconds = -1",
+            "expected an integer number of seconds, 1 or more (0 means the default, 86400, as in Java)",
+        ),
+        ("initialPositionInStreamExtended = -1", "expected an integer number of seconds since 1970-01-01T00:00:00Z, 0 or more"),
+    ] {
+        let p = bad_with(&format!("{line}\n"));
+        assert_eq!(p.len(), 1, "{line}: {p:?}");
+        assert_eq!(p[0].message, expected, "{line}");
+    }
+    // No key prints Java's long or int limits as a range when a whole number is wrong.
+    for row in table::rows() {
+        for value in ["-1", "-99999999999", "99999999999999999999"] {
+            if let Err(ConfigError::Invalid { problems, .. }) =
+                parse_str(&format!("{BASE}{} = {value}\n", row.name))
+            {
+                for p in problems {
+                    assert!(
+                        !p.message.contains("9223372036854775"),
+                        "{} = {value}: {}",
+                        row.name,
+                        p.message
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// What `check` shows beside a value: what kcl-bridge does instead, where it does not do what
+/// the value says.
+#[test]
+fn effective_settings_say_what_kcl_bridge_does_instead() {
+    let note = |s: &[Setting], key: &str| {
+        s.iter()
+            .find(|s| s.key == key)
+            .and_then(|s| s.note)
+            .unwrap_or_else(|| panic!("no note for {key}"))
+    };
+    let has_note = |s: &[Setting], key: &str| s.iter().any(|s| s.key == key && s.note.is_some());
+    let s = ok_with("").config.effective_settings();
+    for (key, needle) in [
+        ("retrievalMode", "kcl-bridge polls with GetRecords"),
+        ("shutdownGraceMillis", "30 s"),
+        ("metricsLevel", "publishes no metrics"),
+        ("gracefulLeaseHandoffTimeoutMillis", "not used yet"),
+        ("workerMetricsEMAAlpha", "not used yet"),
+        ("fanoutConfig.consumerName", "enhanced fan-out is not built"),
+        ("maxRecords", "kcl-bridge polls"),
+        ("workerId", "random id"),
+        ("AwsCredentialsProviderCloudWatch", "no CloudWatch calls"),
+    ] {
+        assert!(note(&s, key).contains(needle), "{key}: {}", note(&s, key));
+    }
+    for key in [
+        "failoverTimeMillis",
+        "applicationName",
+        "taskBackoffTimeMillis",
+    ] {
+        assert!(!has_note(&s, key), "{key}");
+    }
+    let s = ok_with(
+        "retrievalMode = POLLING\nshutdownGraceMillis = 5000\nmetricsLevel = NONE\nworkerId = w\n",
+    )
+    .config
+    .effective_settings();
+    for key in [
+        "retrievalMode",
+        "shutdownGraceMillis",
+        "metricsLevel",
+        "maxRecords",
+        "workerId",
+    ] {
+        assert!(
+            !has_note(&s, key),
+            "{key}: {:?}",
+            s.iter().find(|x| x.key == key)
+        );
+    }
+    assert!(note(&s, "fanoutConfig.consumerArn").contains("not used with retrievalMode POLLING"));
+    // As `check` prints them: by section, the note after the value.
+    let report = ok_with("").config.settings_report();
+    assert!(
+        report.starts_with("\n# The MultiLang daemon\nexecutableName = python3 app.py\n"),
+        "{report}"
+    );
+    assert!(
+        report.contains("\n# Lease management\nfailoverTimeMillis = 10000\n"),
+        "{report}"
+    );
+    assert!(
+        report.contains("\nmetricsLevel = DETAILED  # not used: kcl-bridge publishes no metrics\n"),
+        "{report}"
+    );
+}
+
+/// Every key kcl-bridge treats differently from Java warns when a file sets it (except the
+/// start-up notices, which are said at every start, set or not).
+#[test]
+fn keys_kcl_bridge_does_not_act_on_warn_when_set() {
+    let defaults = build::defaults();
+    for row in table::rows() {
+        if matches!(row.bridge, table::Bridge::Notice(_) | table::Bridge::AsJava) {
+            continue;
+        }
+        let text = format!("{BASE}{} = {}\n", row.name, sample(row));
+        let l = parse_str(&text).unwrap_or_else(|e| panic!("{}: {}", row.name, e.report()));
+        if row.bridge.note(&l.config).is_none() {
+            continue;
+        }
+        let named = |w: &ConfigWarning| {
+            w.key.as_deref() == Some(row.name)
+                || w.message
+                    .split(": ")
+                    .next()
+                    .is_some_and(|names| names.split(", ").any(|n| n == row.name))
+        };
+        assert!(
+            l.warnings.iter().any(named),
+            "{} = {}: {:?}",
+            row.name,
+            sample(row),
+            l.warnings
+        );
+    }
+    assert!(!defaults.effective_settings().is_empty());
+}
+
+/// The start-up notices: the daemon's (fan-out resolved but polled, no workerId) for the
+/// daemon and `check`, and a script argument that is not there for every purpose.
+#[test]
+fn startup_notices() {
+    let cwd = Path::new("/srv/app");
+    let here = |p: &Path| p == Path::new("/srv/app/app.py") || p == Path::new("/srv/app/lib/x.py");
+    /// (extra lines, purpose, expected (key, message start) in order)
+    type Case<'a> = (&'a str, Purpose, &'a [(&'a str, &'a str)]);
+    let cases: &[Case] = &[
+        (
+            "",
+            Purpose::Consume,
+            &[
+                ("retrievalMode", "no polling key is set, so Java's retrievalMode DEFAULT selects enhanced fan-out"),
+                ("workerId", "not set: kcl-bridge uses a random worker id"),
+            ],
+        ),
+        ("", Purpose::Replay, &[]),
+        ("workerId = w\nretrievalMode = POLLING\n", Purpose::Consume, &[]),
+        ("workerId = w\nmaxRecords = 100\n", Purpose::Consume, &[]),
+        (
+            "workerId = w\nretrievalMode = FANOUT\n",
+            Purpose::Consume,
+            &[("retrievalMode", "enhanced fan-out is not built yet: kcl-bridge polls")],
+        ),
+        (
+            "workerId = w\nretrievalMode = POLLING\nexecutableName = python3 samples/python/sampel_app.py\n",
+            Purpose::Consume,
+            &[(
+                "executableName",
+                "\"samples/python/sampel_app.py\" does not exist in /srv/app (the working directory",
+            )],
+        ),
+        (
+            "executableName = python3 -u lib/x.py missing.py\n",
+            Purpose::Replay,
+            &[("executableName", "\"missing.py\" does not exist in /srv/app")],
+        ),
+        (
+            "executableName = node /opt/gone.js\n",
+            Purpose::Replay,
+            &[("executableName", "\"/opt/gone.js\" does not exist")],
+        ),
+    ];
+    for (extra, purpose, expected) in cases {
+        let c = ok_with(extra).config;
+        let got = c.startup_notices(*purpose, cwd, &here);
+        assert_eq!(got.len(), expected.len(), "{extra:?} {purpose:?}: {got:?}");
+        for (w, (key, start)) in got.iter().zip(expected.iter()) {
+            assert_eq!(w.key.as_deref(), Some(*key), "{extra:?}");
+            assert!(w.message.starts_with(start), "{extra:?}: {}", w.message);
+            assert_eq!(w.line, None);
+        }
+    }
+}
+
+/// `replay` makes no AWS calls: no credentials key is a warning there, an error elsewhere.
+#[test]
+fn replay_needs_no_credentials_key() {
+    let text = "executableName = a\napplicationName = b\nstreamName = s\n";
+    let replay = Options {
+        purpose: Purpose::Replay,
+        ..Options::default()
+    };
+    let l = parse_with(Path::new("a"), text.as_bytes(), replay)
+        .unwrap_or_else(|e| panic!("{}", e.report()));
+    assert!(
+        has_warning(&l, "AwsCredentialsProvider", "replay makes no AWS calls"),
+        "{:?}",
+        l.warnings
+    );
+    assert!(l.config.credentials.kinesis.providers.is_empty());
+    let p = problems(text);
+    assert_eq!(p.len(), 1);
+    assert_eq!(p[0].key, "AwsCredentialsProvider");
+    assert!(p[0].message.starts_with("required key"));
+}
+
+/// `--strict` makes an unknown key an error, and the error does not say it is ignored.
+#[test]
+fn strict_errors_do_not_say_ignored() {
+    let strict = Options {
+        strict_unknown_keys: true,
+        ..Options::default()
+    };
+    let text = format!("{BASE}maxRecord = 10\n");
+    let Err(ConfigError::Invalid { problems, .. }) =
+        parse_with(Path::new("a"), text.as_bytes(), strict)
+    else {
+        panic!("--strict accepted an unknown key")
+    };
+    assert_eq!(
+        problems[0].message,
+        "unknown key (an error with --strict; Java ignores it silently); did you mean maxRecords?"
+    );
+}
+
 proptest::proptest! {
     #[test]
     fn parse_never_panics(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..400)) {
@@ -1374,7 +1688,7 @@ proptest::proptest! {
     #[test]
     fn parse_never_panics_on_keyish_text(
         lines in proptest::collection::vec(
-            (proptest::sample::select(keys::KNOWN.to_vec()), "[ -~]{0,20}"), 0..12)
+            (proptest::sample::select(keys::names().collect::<Vec<_>>()), "[ -~]{0,20}"), 0..12)
     ) {
         let text: String = lines.iter().map(|(k, v)| format!("{k} = {v}\n")).collect();
         if let Err(ConfigError::Invalid { problems, .. }) =

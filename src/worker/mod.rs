@@ -27,7 +27,7 @@ use tracing::{debug, info, info_span, warn, Instrument};
 
 use crate::aws::{self, AwsSetupError};
 use crate::child::ChildSpec;
-use crate::config::{Config, InitialPosition, RetrievalMode};
+use crate::config::{Config, InitialPosition};
 use crate::lease::dynamo::DynamoLeaseTable;
 use crate::lease::{self, ExpiryTracker, Lease, LeaseTable, OtherRow, TableError, Written};
 use crate::retrieval::kinesis::KinesisStream;
@@ -82,9 +82,6 @@ pub enum WorkerError {
 
 /// How many times start-up is tried before giving up (Java: 20, then exit 0; we exit 1).
 const INIT_ATTEMPTS: u32 = 10;
-/// The grace period used when `shutdownGraceMillis` is 0 or unset (Java's 0 skips the final
-/// checkpoint).
-const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
 /// ListShards' shards as the lease rules take them.
 fn lease_shards(shards: &[ShardDescription]) -> Vec<lease::Shard> {
@@ -114,21 +111,11 @@ pub async fn run(
     config: Config,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), WorkerError> {
-    if config.retrieval.mode == RetrievalMode::FanOut {
-        warn!(
-            reason = %config.retrieval.reason,
-            "this configuration selects enhanced fan-out, which kcl-bridge does not support yet: polling with \
-             GetRecords instead. Set retrievalMode = POLLING (or a polling key such as idleTimeBetweenReadsInMillis) \
-             to make this explicit and silence this warning"
-        );
-    }
+    // Without a workerId, a random one (`Config::startup_notices` says so at start).
     let me = config
         .worker_id
         .clone()
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    if config.worker_id.is_none() {
-        warn!(worker_id = %me, "no workerId configured: using a random one; a restart then waits for its old leases to expire");
-    }
     let clients = aws::clients(&config).await?;
     let table = DynamoLeaseTable::new(clients.dynamodb, config.lease_table_name())
         .with_scan_segments(config.lease.lease_table_scan_total_segments.unwrap_or(1));
@@ -689,7 +676,7 @@ impl<T: LeaseTable, R: RecordSource> Coordinator<T, R> {
     async fn shut_down(&mut self) {
         self.shutdown.cancel();
         let grace = match self.config.shutdown_grace {
-            Duration::ZERO => DEFAULT_SHUTDOWN_GRACE,
+            Duration::ZERO => crate::config::DEFAULT_SHUTDOWN_GRACE,
             g => g,
         };
         let deadline = Instant::now() + grace;

@@ -108,12 +108,19 @@ fn child_that_exits_at_once_fails_its_shard_only() {
     assert_eq!(s["final_checkpoint"], "TRIM_HORIZON");
 }
 
+/// A program that is there but cannot be started (its interpreter is missing) fails its shard
+/// with a clear error. (A program that is not there at all is refused before anything runs:
+/// `cli::replay_refuses_a_missing_executable_as_bad_input`.)
 #[test]
-fn executable_not_found_is_a_clear_shard_error() {
+fn executable_that_cannot_start_is_a_clear_shard_error() {
+    use std::os::unix::fs::PermissionsExt as _;
     let d = workdir();
+    let app = d.path().join("app.sh");
+    std::fs::write(&app, "#!/no/such/interpreter-kclb\n").unwrap();
+    std::fs::set_permissions(&app, std::fs::Permissions::from_mode(0o755)).unwrap();
     std::fs::write(
         d.path().join("app.properties"),
-        properties("no-such-program-kclb x", &[]),
+        properties("./app.sh x", &[]),
     )
     .unwrap();
     std::fs::write(d.path().join("records.jsonl"), records(1, S0)).unwrap();
@@ -132,7 +139,7 @@ fn executable_not_found_is_a_clear_shard_error() {
     assert_eq!(out.code, 2, "{}", out.stderr);
     let e = out.shard(S0)["error"].as_str().unwrap().to_owned();
     assert!(
-        e.contains("cannot start the record processor \"no-such-program-kclb\""),
+        e.contains("cannot start the record processor \"./app.sh\""),
         "{e}"
     );
 }
