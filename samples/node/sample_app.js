@@ -8,7 +8,8 @@
  * it over stdin/stdout, so this program must never write to stdout: it logs to stderr.
  *
  * What it does:
- *   - logs every record (shard, sequence number, payload) to stderr;
+ *   - logs every record (sequence number, payload) to stderr, where the daemon tags each line
+ *     with the shard it came from;
  *   - if SAMPLE_OUTPUT_FILE is set, appends one line per record to that file:
  *         <shardId>\t<sequenceNumber>\t<subSequenceNumber>\t<data as UTF-8 text>
  *     (tabs, newlines, carriage returns and backslashes in the data are written as \t \n \r \\;
@@ -55,14 +56,14 @@ function checkpoint(checkpointer, sequenceNumber, done) {
         done(true);
       } else if (err === 'ShutdownException') {
         // The lease is gone (taken over, or the worker is shutting down): stop trying.
-        log(`${shardId}: lease no longer held, skipping checkpoint`);
+        log(`lease no longer held, skipping checkpoint`);
         done(false);
       } else if ((err === 'ThrottlingException' || err === 'KinesisClientLibDependencyException') &&
                  n < CHECKPOINT_RETRIES) {
-        log(`${shardId}: checkpoint failed (${err}), retrying in ${RETRY_SLEEP_MS} ms`);
+        log(`checkpoint failed (${err}), retrying in ${RETRY_SLEEP_MS} ms`);
         setTimeout(() => attempt(n + 1), RETRY_SLEEP_MS);
       } else {
-        log(`${shardId}: checkpoint at ${sequenceNumber} failed: ${err}`);
+        log(`checkpoint at ${sequenceNumber} failed: ${err}`);
         done(false);
       }
     };
@@ -85,7 +86,7 @@ function appendOutput(text) {
 const recordProcessor = {
   initialize(input, completeCallback) {
     shardId = input.shardId;
-    log(`${shardId}: starting after checkpoint ${input.sequenceNumber}`);
+    log(`starting after checkpoint ${input.sequenceNumber}`);
     completeCallback();
   },
 
@@ -93,7 +94,7 @@ const recordProcessor = {
     const records = input.records;
     const lines = records.map((record) => {
       const text = asText(record.data);
-      log(`${shardId}: record ${record.sequenceNumber}/${record.subSequenceNumber} ` +
+      log(`record ${record.sequenceNumber}/${record.subSequenceNumber} ` +
           `key=${record.partitionKey} data=${text}`);
       return `${shardId}\t${record.sequenceNumber}\t${record.subSequenceNumber}\t${text}\n`;
     });
@@ -113,17 +114,17 @@ const recordProcessor = {
 
   leaseLost(input, completeCallback) {
     // Another worker owns the shard now; checkpointing is no longer possible.
-    log(`${shardId}: lease lost`);
+    log(`lease lost`);
     completeCallback();
   },
 
   shardEnded(input, completeCallback) {
-    log(`${shardId}: shard ended, checkpointing`);
+    log(`shard ended, checkpointing`);
     checkpoint(input.checkpointer, null, () => completeCallback());
   },
 
   shutdownRequested(input, completeCallback) {
-    log(`${shardId}: shutdown requested, checkpointing`);
+    log(`shutdown requested, checkpointing`);
     checkpoint(input.checkpointer, null, () => completeCallback());
   },
 };

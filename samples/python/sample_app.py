@@ -5,7 +5,8 @@ kcl-bridge (like the Java MultiLangDaemon) starts one copy of this program per s
 it over stdin/stdout, so this program must never print to stdout: it logs to stderr.
 
 What it does:
-  * logs every record (shard, sequence number, payload) to stderr;
+  * logs every record (sequence number, payload) to stderr, where the daemon tags each line with
+    the shard it came from;
   * if SAMPLE_OUTPUT_FILE is set, appends one line per record to that file:
         <shardId>\t<sequenceNumber>\t<subSequenceNumber>\t<data as UTF-8 text>
     (tabs, newlines, carriage returns and backslashes in the data are written as \\t \\n \\r \\\\;
@@ -50,15 +51,15 @@ class RecordProcessor(processor.RecordProcessorBase):
 
     def initialize(self, initialize_input):
         self.shard_id = initialize_input.shard_id
-        log("{}: starting after checkpoint {}".format(self.shard_id, initialize_input.sequence_number))
+        log("starting after checkpoint {}".format(initialize_input.sequence_number))
 
     def process_records(self, process_records_input):
         records = process_records_input.records
         lines = []
         for record in records:
             text = as_text(record.binary_data)
-            log("{}: record {}/{} key={} data={}".format(self.shard_id, record.sequence_number,
-                                                         record.sub_sequence_number, record.partition_key, text))
+            log("record {}/{} key={} data={}".format(record.sequence_number, record.sub_sequence_number,
+                                                     record.partition_key, text))
             lines.append("{}\t{}\t{}\t{}\n".format(self.shard_id, record.sequence_number,
                                                    record.sub_sequence_number, text))
         self.append_output("".join(lines))
@@ -72,14 +73,14 @@ class RecordProcessor(processor.RecordProcessorBase):
 
     def lease_lost(self, lease_lost_input):
         # Another worker owns the shard now; checkpointing is no longer possible.
-        log("{}: lease lost".format(self.shard_id))
+        log("lease lost")
 
     def shard_ended(self, shard_ended_input):
-        log("{}: shard ended, checkpointing".format(self.shard_id))
+        log("shard ended, checkpointing")
         self.checkpoint(shard_ended_input.checkpointer)
 
     def shutdown_requested(self, shutdown_requested_input):
-        log("{}: shutdown requested, checkpointing".format(self.shard_id))
+        log("shutdown requested, checkpointing")
         self.checkpoint(shutdown_requested_input.checkpointer)
 
     def checkpoint(self, checkpointer, sequence_number=None, sub_sequence_number=None):
@@ -95,15 +96,14 @@ class RecordProcessor(processor.RecordProcessorBase):
             except kcl.CheckpointError as e:
                 if e.value == "ShutdownException":
                     # The lease is gone (taken over, or the worker is shutting down): stop trying.
-                    log("{}: lease no longer held, skipping checkpoint".format(self.shard_id))
+                    log("lease no longer held, skipping checkpoint")
                     return False
                 if e.value in ("ThrottlingException", "KinesisClientLibDependencyException") \
                         and attempt < CHECKPOINT_RETRIES:
-                    log("{}: checkpoint failed ({}), retrying in {} s".format(self.shard_id, e.value,
-                                                                           RETRY_SLEEP_SECONDS))
+                    log("checkpoint failed ({}), retrying in {} s".format(e.value, RETRY_SLEEP_SECONDS))
                     time.sleep(RETRY_SLEEP_SECONDS)
                     continue
-                log("{}: checkpoint at {} failed: {}".format(self.shard_id, sequence_number, e.value))
+                log("checkpoint at {} failed: {}".format(sequence_number, e.value))
                 return False
         return False
 
