@@ -20,7 +20,7 @@ the lease work nearly alone). Warm-up: `--warmup` seconds, then, with more than 
 ferrokinesis, until every lease is held and (polls at most 1 s apart) the GetRecords rate has
 settled. Each run's stream and lease table are deleted after it.
 
-The 200-shard comparison in BENCHMARKS.md ("Session 10"):
+The 200-shard comparison (its figures are in BENCHMARKS.md):
     .venv/bin/python3 benches/idle.py --shards 200 --kinesis ferrokinesis --warmup 20 BUILD ...
 """
 import argparse

@@ -7,8 +7,7 @@ one win. Busy CPUs make double wins likelier (e.g. run `yes > /dev/null` twice b
 Usage (after scripts/setup-test-env.sh):
     .venv/bin/python3 benches/moto_race.py [--rounds 1000] [--plain]
 --plain runs .venv/bin/moto_server itself instead of scripts/moto_atomic.py.
-Measured 2026-12-07 on the 2-core VM with two `yes` hogs: plain 14 and 5 of 1,000 (two runs),
-atomic 0 of 1,000 (two runs).
+Results, with machine and date, are in BENCHMARKS.md.
 """
 import argparse
 import os

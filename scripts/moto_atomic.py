@@ -3,10 +3,10 @@
 
 moto checks a write's condition and then applies the write in plain Python, with nothing held
 between the two, and moto_server answers requests on many threads. Two workers taking the same
-lease at once (the same `leaseCounter = :c` condition) can therefore both succeed: measured here,
-14 double wins in 1,000 concurrent races with the CPUs busy. DynamoDB never lets both win, and
-kcl-bridge's lease protocol (like the KCL's) relies on that. So every DynamoDB backend call runs
-under one lock here; nothing else changes.
+lease at once (the same `leaseCounter = :c` condition) can therefore both succeed
+(benches/moto_race.py counts how often; it is likelier when the CPUs are busy). DynamoDB never
+lets both win, and kcl-bridge's lease protocol (like the KCL's) relies on that. So every DynamoDB
+backend call runs under one lock here; nothing else changes.
 
 Usage (run with the repository's venv): the same arguments as moto_server, e.g.
     .venv/bin/python scripts/moto_atomic.py -H 127.0.0.1 -p 0

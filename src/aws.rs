@@ -1,5 +1,5 @@
 //! AWS set-up: region, credentials and endpoints for the Kinesis and DynamoDB clients, from the
-//! typed configuration (`configuration.md` §3–4).
+//! typed configuration (`docs/configuration.md`, "Credentials", "Region and endpoints").
 //!
 //! Java's provider names map onto `aws-config`'s providers; a chain of several is tried in order.
 //! The effective endpoint of each client is logged at start; credentials never are. This module
@@ -70,8 +70,8 @@ pub const PROXY_VARIABLES: [&str; 6] = [
 ];
 
 /// `HTTPS_PROXY`, `HTTP_PROXY` or `ALL_PROXY` (either case) with `NO_PROXY`, as the SDK's own
-/// default client takes them (Java's `proxy*` keys have no equivalent: `configuration.md` §2.8).
-/// Without any of them, no proxy, and no per-request proxy lookup either.
+/// default client takes them (Java's `proxy*` keys have no equivalent: `docs/configuration.md`,
+/// "Proxy"). Without any of them, no proxy, and no per-request proxy lookup either.
 fn proxy_from_env() -> ProxyConfig {
     if !proxy_variables_set().is_empty() {
         ProxyConfig::from_env()
@@ -114,8 +114,9 @@ pub fn defaults(http: &SharedHttpClient) -> ConfigLoader {
 }
 
 /// The application name every AWS call's user agent carries (`app/…`): `kcl-bridge`, then the
-/// `processingLanguage` of the properties if set (the Java daemon meant to add it, configuration
-/// §2), with characters a user-agent token cannot hold made `-`: `kcl-bridge_python-3.8`.
+/// `processingLanguage` of the properties if set (the Java daemon meant to add it:
+/// `docs/configuration.md`, "User agent"), with characters a user-agent token cannot hold made `-`:
+/// `kcl-bridge_python-3.8`.
 pub fn app_name(processing_language: Option<&str>) -> Option<AppName> {
     let mut name = String::from("kcl-bridge");
     if let Some(language) = processing_language.filter(|l| !l.is_empty()) {

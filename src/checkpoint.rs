@@ -4,7 +4,7 @@
 //!
 //! This module decides *whether and where* to checkpoint; it never writes anything itself, and it
 //! never accepts a position beyond the last record delivered to the child
-//! (`multilang-protocol.md` §3.3, §3.4).
+//! (`docs/protocol.md`, "Checkpoints", "Checkpoint errors").
 
 use std::cmp::Ordering;
 use std::future::Future;
@@ -183,8 +183,8 @@ pub trait CheckpointSink: Send {
     ) -> impl Future<Output = Result<(), CheckpointError>> + Send;
 }
 
-/// Which checkpointer the child has while a given action is pending (`multilang-protocol.md`
-/// §3.3).
+/// Which checkpointer the child has while a given action is pending
+/// (`docs/protocol.md`, "Checkpoints").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Window {
     /// `initialize`, `leaseLost`: every request is refused with `InvalidStateException`.

@@ -1,5 +1,5 @@
 //! The MultiLang wire protocol: what the daemon writes to a child's stdin and how it reads the
-//! child's stdout (`multilang-protocol.md` §1–3).
+//! child's stdout (`docs/protocol.md`).
 //!
 //! Pure code: message types, the encoder (one JSON object per `\n`-terminated line), the line
 //! framer for child output (`\n`, `\r\n` or a lone `\r`; any bytes accepted; lines bounded by
@@ -296,7 +296,7 @@ pub enum ChildLine {
 }
 
 /// Classifies one line of child stdout (without its terminator), as Java does, except that
-/// unknown extra properties are accepted (`multilang-protocol.md` §1.4, Rec.).
+/// unknown extra properties are accepted (`docs/protocol.md`, "Child output").
 pub fn classify_line(line: &[u8]) -> ChildLine {
     if line.is_empty() {
         return ChildLine::Blank;
@@ -604,7 +604,7 @@ mod tests {
             ("[1]", ChildLine::Skipped("not a JSON object")),
             ("{\"action\":\"initialize\",\"shardId\":\"x\"}", ChildLine::Skipped("a daemon-to-child action")),
             ("{\"action\": \"status\", \"responseFor\": \"initialize\"}", status("initialize")),
-            // Unknown extra properties are accepted (Rec.), trailing garbage ignored (as Java).
+            // Unknown extra properties accepted (unlike Java), trailing garbage ignored (as Java).
             ("{\"action\":\"status\",\"responseFor\":\"initialize\",\"x\":1}", status("initialize")),
             ("{\"action\":\"status\",\"responseFor\":\"leaseLost\"} trailing", status("leaseLost")),
             (

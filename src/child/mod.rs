@@ -642,7 +642,7 @@ fn describe_exit(status: ExitStatus) -> String {
 
 /// The log target of children's stderr lines. They are logged at INFO whatever level the daemon
 /// logs at, unless `KCL_BRIDGE_LOG` names this target (`child=off`): users grep for what their
-/// application printed (protocol §1.5 Rec.).
+/// application printed (`docs/protocol.md`, "Child stderr").
 pub const CHILD_OUTPUT_TARGET: &str = "child";
 
 /// Forwards every stderr line of the child to the daemon's log; the caller's span carries the

@@ -1,5 +1,5 @@
-//! The `AwsCredentialsProvider*` value grammar (configuration.md §3.2, §3.4) parsed into typed
-//! provider specs (§3.6): `item ("," item)*`, `item = name ("|" arg)*`.
+//! The `AwsCredentialsProvider*` value grammar (`docs/configuration.md`, "Credentials") parsed
+//! into typed provider specs: `item ("," item)*`, `item = name ("|" arg)*`.
 //!
 //! Every argument is treated as secret-bearing: it is stored as [`Redacted`], never appears in
 //! `Debug` output, warnings or errors, and [`CredentialsSpec::redacted`] shows only provider names.
@@ -341,7 +341,7 @@ fn unknown_name_message(n: usize, name: &str) -> String {
     }
 }
 
-/// `roleArn|sessionName[|key=value…]` (§3.4).
+/// `roleArn|sessionName[|key=value…]`.
 fn parse_sts(n: usize, name: &str, args: &[&str], f: &mut Findings) -> Option<CredentialsProvider> {
     if args.len() < 2 {
         f.errors.push(format!(

@@ -1,6 +1,6 @@
 //! What a key in the file is: a key of the table (`table`), another spelling of one, a key with a
 //! known reason to be ignored, or an unknown key with a "did you mean" suggestion
-//! (configuration.md §1.4, §2, §2.8).
+//! (`docs/configuration.md`, "Key names", "Keys", "Unknown keys").
 //!
 //! Data and lookups only: no parsing of values, no I/O.
 
@@ -40,7 +40,8 @@ const ALIASES: &[(&str, &str, Option<&str>)] = &[
     ),
 ];
 
-/// Internal Java beans whose children are the flat keys again (§1.4, "pointless aliases").
+/// Internal Java beans whose children are the flat keys again
+/// (`docs/configuration.md`, "Key names").
 const BEAN_PREFIXES: &[&str] = &[
     "pollingConfig.",
     "gracefulLeaseHandoffConfigBean.",
@@ -49,8 +50,8 @@ const BEAN_PREFIXES: &[&str] = &[
     "coordinatorStateTableConfigBean.",
 ];
 
-/// Keys people write that Java silently ignores, with why (§2.8). Matched exactly or by prefix
-/// (entries ending in `*`).
+/// Keys people write that Java silently ignores, with why
+/// (`docs/configuration.md`, "Unknown keys"). Matched exactly or by prefix (entries ending in `*`).
 const IGNORED: &[(&str, &str)] = &[
     ("billingMode", "the lease table's billing mode cannot be set from multilang (only workerMetricsBillingMode / coordinatorStateBillingMode exist); ignored"),
     ("tags", "lease table tags cannot be set from multilang (only workerMetricsTags / coordinatorStateTags exist); ignored"),
@@ -73,8 +74,8 @@ const IGNORED: &[(&str, &str)] = &[
     ("multiStreamTracker", "the multilang daemon consumes a single stream; ignored"),
 ];
 
-/// Nested client builders (§1.4): `region` and `endpointOverride` are honoured, other children
-/// are accepted and ignored with a warning.
+/// Nested client builders (`docs/configuration.md`, "Key names"): `region` and `endpointOverride`
+/// are honoured, other children are accepted and ignored with a warning.
 pub const CLIENT_PREFIXES: &[&str] = &["kinesisClient.", "dynamoDbClient.", "cloudWatchClient."];
 
 /// Reflective credentials builders Java exposes; we reject them.
@@ -96,7 +97,7 @@ pub enum KeyClass {
     Credentials(CredentialsTarget),
     /// A nested client key we do not use (e.g. `kinesisClient.fipsEnabled`): warn, ignore.
     IgnoredClientKey,
-    /// A key with a known reason to be ignored (§2.8).
+    /// A key with a known reason to be ignored (`docs/configuration.md`, "Unknown keys").
     Ignored(&'static str),
     /// `kinesisCredentialsProvider.class` and the like: an error.
     Rejected(String),

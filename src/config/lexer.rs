@@ -1,16 +1,17 @@
 //! Stage one: the bytes of a `.properties` file → entries exactly as `java.util.Properties.load`
 //! reads them, plus each entry's first physical line number.
 //!
-//! Decoding follows configuration.md §5 Rec.: strip a UTF-8 BOM; valid UTF-8 containing non-ASCII
-//! bytes is decoded as UTF-8 (with a warning, Java would read mojibake); anything else is
+//! Decoding (`docs/configuration.md`, "Encoding"): strip a UTF-8 BOM; valid UTF-8 containing
+//! non-ASCII bytes is decoded as UTF-8 (with a warning, Java would read mojibake); anything else is
 //! ISO-8859-1, each byte mapped to the char of the same code point (not windows-1252).
 //!
-//! The syntax is a transcription of JDK 17 `Properties.LineReader` and `loadConvert` (§1.2). We do
-//! not use the `java-properties` crate for this stage because it differs from Java on inputs that
-//! occur in real files: it processes escapes inside comment lines (so `# C:\users\me` fails to
-//! load), rejects `\uXXXX` surrogate pairs, accepts `\u+041`, trims Unicode (not only
-//! space/tab/form-feed) whitespace at continuation lines, and can only decode via `encoding_rs`
-//! (windows-1252 by default). The tests compare this lexer with the crate on the §6.4 table.
+//! The syntax is a transcription of JDK 17 `Properties.LineReader` and `loadConvert`
+//! (`docs/configuration.md`, "Syntax"). We do not use the `java-properties` crate for this stage
+//! because it differs from Java on inputs that occur in real files: it processes escapes inside
+//! comment lines (so `# C:\users\me` fails to load), rejects `\uXXXX` surrogate pairs, accepts
+//! `\u+041`, trims Unicode (not only space/tab/form-feed) whitespace at continuation lines, and can
+//! only decode via `encoding_rs` (windows-1252 by default). The tests compare this lexer with the
+//! crate on `tests/data/config/syntax-edge-cases.properties`.
 //!
 //! This module knows nothing about keys or types, never fails on the first bad line (every
 //! malformed entry becomes a [`LexError`] and lexing goes on), never panics, and does no I/O.
@@ -32,7 +33,7 @@ pub struct Decoded {
     pub had_bom: bool,
 }
 
-/// Decodes per configuration.md §5 Rec.
+/// Decodes as `docs/configuration.md`, "Encoding" says.
 pub fn decode(bytes: &[u8]) -> Decoded {
     let (bytes, had_bom) = match bytes.strip_prefix(b"\xEF\xBB\xBF") {
         Some(rest) => (rest, true),
@@ -597,8 +598,9 @@ mod tests {
         let _ = lex(&decode(&all).text);
     }
 
-    /// The `java-properties` crate agrees with this lexer (and Java) on every row of the §6.4
-    /// table; we keep it as an oracle here. It is fed ASCII only: it decodes with encoding_rs.
+    /// The `java-properties` crate agrees with this lexer (and Java) on every line of
+    /// `syntax-edge-cases.properties`; we keep it as an oracle here. It is fed ASCII only: it
+    /// decodes with encoding_rs.
     #[test]
     fn java_properties_crate_agrees_on_the_table() {
         let bytes = data("syntax-edge-cases.properties");

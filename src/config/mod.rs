@@ -1,5 +1,5 @@
 //! The `.properties` file the Java MultiLangDaemon reads, parsed into a typed [`Config`]
-//! (specification: `docs/configuration.md`).
+//! (Java's behaviour and ours: `docs/configuration.md`).
 //!
 //! Two stages, as in ripgrep: [`lexer`] turns the bytes into entries exactly as
 //! `java.util.Properties` would (with line numbers), then `build` makes a typed `Config` from all
@@ -200,7 +200,7 @@ pub struct ClientSettings {
     pub ignored_keys: Vec<String>,
 }
 
-/// `LeaseManagementConfig` keys (§2.4).
+/// `LeaseManagementConfig` keys (`docs/configuration.md`, "Lease management").
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LeaseSettings {
     /// `failoverTimeMillis`, default 10 s.
@@ -242,7 +242,7 @@ pub struct LeaseSettings {
     pub max_list_shards_retry_attempts: u32,
 }
 
-/// `CoordinatorConfig` keys (§2.5).
+/// `CoordinatorConfig` keys (`docs/configuration.md`, "Coordinator and lifecycle").
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CoordinatorSettings {
     /// `parentShardPollIntervalMillis`, default 10 s.
@@ -261,7 +261,7 @@ pub struct CoordinatorSettings {
     pub table_migration_complete_bake_time: Duration,
 }
 
-/// `LifecycleConfig` keys (§2.5).
+/// `LifecycleConfig` keys (`docs/configuration.md`, "Coordinator and lifecycle").
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LifecycleSettings {
     /// `taskBackoffTimeMillis`, default 500 ms.
@@ -270,7 +270,7 @@ pub struct LifecycleSettings {
     pub log_warning_for_task_after: Option<Duration>,
 }
 
-/// `MetricsConfig` keys (§2.5).
+/// `MetricsConfig` keys (`docs/configuration.md`, "Coordinator and lifecycle").
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MetricsSettings {
     /// `metricsBufferTimeMillis`, default 10 s.
@@ -283,7 +283,7 @@ pub struct MetricsSettings {
     pub enabled_dimensions: Vec<String>,
 }
 
-/// Polling keys other than `maxRecords` (§2.6).
+/// Polling keys other than `maxRecords` (`docs/configuration.md`, "Retrieval").
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PollingSettings {
     /// `idleTimeBetweenReadsInMillis`, default 1.5 s, at least 200 ms.
@@ -296,7 +296,7 @@ pub struct PollingSettings {
     pub max_get_records_thread_pool: Option<u32>,
 }
 
-/// `fanoutConfig.*` keys (§2.6).
+/// `fanoutConfig.*` keys (`docs/configuration.md`, "Retrieval").
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FanoutSettings {
     /// `fanoutConfig.consumerArn`: use this consumer, do not register one.
@@ -313,7 +313,7 @@ pub struct FanoutSettings {
     pub retry_backoff: Duration,
 }
 
-/// Graceful lease hand-off (§2.7).
+/// Graceful lease hand-off (`docs/configuration.md`, "KCL 3.x").
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct GracefulHandoffSettings {
     /// `gracefulLeaseHandoffTimeoutMillis`, default 30 s.
@@ -322,7 +322,7 @@ pub struct GracefulHandoffSettings {
     pub enabled: bool,
 }
 
-/// Worker-utilisation-aware lease assignment (§2.7).
+/// Worker-utilisation-aware lease assignment (`docs/configuration.md`, "KCL 3.x").
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct WorkerUtilizationSettings {
     /// `inMemoryWorkerMetricsCaptureFrequencyMillis`, default 1 s.
@@ -349,7 +349,8 @@ pub struct WorkerUtilizationSettings {
     pub stale_worker_metrics_entry_cleanup_duration: Duration,
 }
 
-/// A KCL 3.x metadata table (`workerMetrics*`, `coordinatorState*`, §2.7).
+/// A KCL 3.x metadata table (`workerMetrics*`, `coordinatorState*`;
+/// `docs/configuration.md`, "KCL 3.x").
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TableSettings {
     /// `…TableName`; `None` = `<applicationName>-WorkerMetricStats` / `-CoordinatorState`.
@@ -644,7 +645,7 @@ pub fn load_with(path: &Path, options: Options) -> Result<Loaded, ConfigError> {
 
 /// Parses the bytes of a properties file; `path` is used in messages and `Config::source` only.
 ///
-/// Deviations from Java (configuration.md Rec.), all reported:
+/// Deviations from Java (`docs/configuration.md`, "Deviations"), all reported:
 /// * keys are applied in file order; two keys that set the same thing (alias pairs, two
 ///   credentials spellings, `initialPositionInStream` + `…Extended`, `regionName` + a differing
 ///   `<client>.region`) are an error naming both lines; the same key twice → warning, last wins;

@@ -1,6 +1,6 @@
-//! Tests of the whole configuration module: fixture files (configuration.md §6 and our
-//! `all-keys.properties`), conflicts, credentials, retrieval resolution, redaction and every
-//! bad-input case. Fixtures are read from `tests/data/config/`.
+//! Tests of the whole configuration module: fixture files (our own and real-world ones:
+//! `docs/configuration.md`, "Fixtures"), conflicts, credentials, retrieval resolution, redaction
+//! and every bad-input case. Fixtures are read from `tests/data/config/`.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -69,7 +69,7 @@ fn setting<'a>(s: &'a [Setting], key: &str) -> &'a str {
 fn all_keys_fixture() {
     let loaded = load_ok("all-keys.properties");
     let c = &loaded.config;
-    // 2.1
+    // multilang layer
     assert_eq!(c.executable_name, "python3 -u app.py  --flag 1");
     assert_eq!(
         c.executable_argv(),
@@ -88,7 +88,7 @@ fn all_keys_fixture() {
             reason: RetrievalReason::Explicit
         }
     );
-    // 2.2
+    // identity
     assert_eq!(c.application_name, "AllKeysApp");
     assert_eq!(c.stream_name, "all-keys-stream");
     let arn = c
@@ -104,7 +104,7 @@ fn all_keys_fixture() {
         InitialPosition::AtTimestamp(1_700_000_000)
     );
     assert_eq!(c.initial_position.sentinel(), "AT_TIMESTAMP");
-    // 2.3
+    // clients
     assert_eq!(
         c.credentials.kinesis.providers,
         vec![
@@ -150,7 +150,7 @@ fn all_keys_fixture() {
         c.cloudwatch_client.endpoint.as_deref(),
         Some("http://localhost:4566")
     );
-    // 2.4
+    // lease management
     let l = &c.lease;
     assert_eq!(l.failover_time, Duration::from_millis(15_000));
     assert_eq!(
@@ -172,7 +172,7 @@ fn all_keys_fixture() {
     assert_eq!(l.lease_table_scan_total_segments, Some(4));
     assert_eq!(l.list_shards_backoff_time, Duration::from_millis(1600));
     assert_eq!(l.max_list_shards_retry_attempts, 51);
-    // 2.5
+    // coordinator, lifecycle, processor, metrics
     let co = &c.coordinator;
     assert_eq!(co.parent_shard_poll_interval, Duration::from_millis(11_000));
     assert!(co.skip_shard_sync_at_worker_initialization_if_leases_exist);
@@ -203,7 +203,7 @@ fn all_keys_fixture() {
         c.metrics.enabled_dimensions,
         ["Operation", "ShardId", "WorkerIdentifier"]
     );
-    // 2.6
+    // retrieval
     assert_eq!(c.max_records, 5000);
     let p = &c.polling;
     assert_eq!(p.idle_time_between_reads, Duration::from_millis(2000));
@@ -224,7 +224,7 @@ fn all_keys_fixture() {
     assert_eq!(f.max_describe_stream_consumer_retries, 12);
     assert_eq!(f.register_stream_consumer_retries, 13);
     assert_eq!(f.retry_backoff, Duration::from_millis(1400));
-    // 2.7
+    // KCL 3.x
     assert_eq!(c.graceful_handoff.timeout, Duration::from_millis(20_000));
     assert!(!c.graceful_handoff.enabled);
     let w = &c.worker_utilization;
@@ -610,7 +610,7 @@ fn syntax_fixture_bom_and_utf8_through_parse() {
     );
 }
 
-// ----- §6.4 conversion fixture ---------------------------------------------------------------
+// ----- conversion fixtures ------------------------------------------------------------------
 
 #[test]
 fn conversion_fixture_rows_that_load() {
@@ -894,7 +894,7 @@ fn zero_and_clamping_rules() {
     assert_eq!(c.lease_assignment_interval(), Duration::from_millis(20_000));
 }
 
-// ----- conflicts (§1.3) -----------------------------------------------------------------------
+// ----- conflicts ----------------------------------------------------------------------------
 
 #[test]
 fn conflicting_credentials_spellings_name_both_lines() {

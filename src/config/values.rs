@@ -1,5 +1,5 @@
-//! Strict parsers for the value types of the properties file (configuration.md §1.6): booleans,
-//! ISO-8601 durations, tags, metrics dimensions, regions, endpoints and stream ARNs.
+//! Strict parsers for the value types of the properties file (`docs/configuration.md`, "Values"):
+//! booleans, ISO-8601 durations, tags, metrics dimensions, regions, endpoints and stream ARNs.
 //!
 //! Pure functions over `&str`: no key knowledge, no I/O, no panics. Each returns the parsed value
 //! or a short "expected …" text that the caller turns into a `Problem`.

@@ -1,4 +1,4 @@
-//! When a finished shard's lease may be deleted (`leases-and-retrieval.md` §5, "Cleanup"; Java
+//! When a finished shard's lease may be deleted (`docs/leases.md`, "Cleanup"; Java
 //! `LeaseCleanupManager.cleanupLeaseForCompletedShard`).
 //!
 //! A lease whose checkpoint is `SHARD_END` stays in the table while its children may still need

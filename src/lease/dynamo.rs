@@ -1,5 +1,6 @@
 //! The lease table in DynamoDB, with Java KCL's attribute names, types and conditions
-//! (`leases-and-retrieval.md` §1–2), so Java workers read and take our leases and we take theirs.
+//! (`docs/leases.md`, "Rows", "Writes"), so Java workers read and take our leases and we take
+//! theirs.
 //!
 //! Every write that depends on holding a lease is conditioned on the `leaseCounter` we last saw.
 //! A failed condition is an outcome (`Lost`, `NotTaken`), not an error. Rows that are not leases
@@ -118,7 +119,7 @@ fn last_update(item: &HashMap<String, AttributeValue>) -> Option<i64> {
         .map(|v| v as i64)
 }
 
-/// Decodes a row; `Err(row)` for rows that are not leases (§1.3 Rec.).
+/// Decodes a row; `Err(row)` for rows that are not leases (`docs/leases.md`, "Other rows").
 fn decode(item: &HashMap<String, AttributeValue>) -> Result<Lease, OtherRow> {
     let str_attr = |k: &str| item.get(k).and_then(|v| v.as_s().ok()).cloned();
     let num_attr = |k: &str| {
@@ -234,8 +235,8 @@ impl DynamoLeaseTable {
     }
 
     /// `leaseTablePitrEnabled` on a table this worker just created. (Java applies it on every
-    /// start, to an existing table too, which needs a permission a consumer seldom has: §1.1 Rec.)
-    /// A failure is a WARN: the leases work without it.
+    /// start, to an existing table too, which needs a permission a consumer seldom has;
+    /// `docs/leases.md`, "Table".) A failure is a WARN: the leases work without it.
     async fn enable_point_in_time_recovery(&self) {
         let spec = PointInTimeRecoverySpecification::builder()
             .point_in_time_recovery_enabled(true)
@@ -321,9 +322,9 @@ impl DynamoLeaseTable {
     }
 
     /// Sends a counter-conditioned write: the new counter, or `Lost` with the row as the failed
-    /// condition found it (§2 Rec.: `ALL_OLD`, one round trip). If that row is what this very
-    /// write produces (`ours`: the SDK retried after a reply was lost, and the first attempt had
-    /// succeeded), the write counts as done.
+    /// condition found it (`ALL_OLD`, one round trip; `docs/leases.md`, "Failed writes"). If that
+    /// row is what this very write produces (`ours`: the SDK retried after a reply was lost, and
+    /// the first attempt had succeeded), the write counts as done.
     async fn send_counter_write(
         req: UpdateItemFluentBuilder,
         lease: &Lease,

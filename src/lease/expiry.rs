@@ -1,5 +1,5 @@
-//! Expiry by local observation (§3.2, Java `DynamoDBLeaseTaker.updateAllLeases` and
-//! `Lease.isExpired`).
+//! Expiry by local observation (`docs/leases.md`, "Expiry"; Java
+//! `DynamoDBLeaseTaker.updateAllLeases` and `Lease.isExpired`).
 //!
 //! There are no timestamps in the lease table. A worker remembers, per lease key, the
 //! `leaseCounter` it last saw and *when that counter last changed as seen by itself*:
@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use super::Lease;
 
 /// Java's `veryOldLeaseDurationNanosMultiplier`: a lease unrenewed for more than 3 × failover
-/// is "very old" and taken with priority (§3.3 step 5).
+/// is "very old" and taken with priority (`docs/leases.md`, "Taker", step 3).
 pub const VERY_OLD_MULTIPLIER: u32 = 3;
 
 /// Java's `MAX_ABS_AGE_NANOS`: an observation older than this counts as expired whatever the

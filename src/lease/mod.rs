@@ -1,16 +1,20 @@
 //! Leases: the lease model shared with Java KCL workers, and the pure decisions of the KCL 2.x
-//! lease algorithm (`docs/leases-and-retrieval.md` §1–§3, §5).
+//! lease algorithm (`docs/leases.md`).
 //!
 //! What lives here:
 //!
 //! * [`Lease`] and [`HashKeyRange`], mapped 1:1 to lease-table attributes by the DynamoDB layer
 //!   (`lease::dynamo`, written elsewhere);
-//! * [`row`]: which lease-table rows are leases at all, and which worker ids are reserved (§1.3);
-//! * [`expiry`]: expiry by local observation of `leaseCounter` ([`ExpiryTracker`], §3.2);
-//! * [`taker`]: Java's `computeLeasesToTake` ([`compute_leases_to_take`], §3.3);
-//! * [`sync`]: which leases a shard sync creates, child leases and parent gating (§5);
-//! * [`cleanup`]: when a finished shard's lease may be deleted (§5);
-//! * [`timing`]: the renewer and taker periods (§3.1).
+//! * [`row`]: which lease-table rows are leases at all, and which worker ids are reserved
+//!   (`docs/leases.md`, "Other rows", "Worker id");
+//! * [`expiry`]: expiry by local observation of `leaseCounter` ([`ExpiryTracker`];
+//!   `docs/leases.md`, "Expiry");
+//! * [`taker`]: Java's `computeLeasesToTake` ([`compute_leases_to_take`];
+//!   `docs/leases.md`, "Taker");
+//! * [`sync`]: which leases a shard sync creates, child leases and parent gating
+//!   (`docs/leases.md`, "Shard sync", "Parents first", "Child leases");
+//! * [`cleanup`]: when a finished shard's lease may be deleted (`docs/leases.md`, "Cleanup");
+//! * [`timing`]: the renewer and taker periods (`docs/leases.md`, "Timing").
 //!
 //! What must not live here: I/O of any kind (no DynamoDB, no Kinesis, no files), `tokio`, AWS SDK
 //! types, reading the clock or a random source on its own. Time is always passed in as
@@ -105,7 +109,8 @@ impl HashKeyRange {
     }
 }
 
-/// One lease-table row that is a lease (single-stream mode), as Java's `Lease` stores it (§1.2).
+/// One lease-table row that is a lease (single-stream mode), as Java's `Lease` stores it
+/// (`docs/leases.md`, "Rows").
 /// In-memory-only Java state (last counter increment, concurrency token, …) is deliberately not
 /// here: expiry lives in [`ExpiryTracker`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -128,7 +133,8 @@ pub struct Lease {
     pub child_shard_ids: Vec<String>,
     /// `startingHashKey`/`endingHashKey`.
     pub hash_range: Option<HashKeyRange>,
-    /// `checkpointOwner`: set only while a KCL 3.x graceful hand-off is in progress (§3.5).
+    /// `checkpointOwner`: set only while a KCL 3.x graceful hand-off is in progress
+    /// (`docs/leases.md`, "Java 3.x").
     pub checkpoint_owner: Option<String>,
 }
 
@@ -167,7 +173,8 @@ impl Lease {
 }
 
 /// The checkpoint sentinel a lease created at the configured initial position carries:
-/// `TRIM_HORIZON`, `LATEST` or `AT_TIMESTAMP` (the timestamp itself is not stored, §1.5).
+/// `TRIM_HORIZON`, `LATEST` or `AT_TIMESTAMP` (the timestamp itself is not stored;
+/// `docs/leases.md`, "Rows").
 pub fn initial_checkpoint(position: &InitialPosition) -> ExtendedSequenceNumber {
     let sequence_number = match position {
         InitialPosition::TrimHorizon => SequenceNumber::TrimHorizon,

@@ -1,4 +1,5 @@
-//! Which lease-table rows are leases, and which worker ids are unsafe (§1.3, Rec.).
+//! Which lease-table rows are leases, and which worker ids are unsafe
+//! (`docs/leases.md`, "Other rows", "Worker id").
 //!
 //! KCL 3.5 keeps non-lease items in the lease table (leader lock, migration state, one
 //! worker-metrics row per worker, stream metadata). The DynamoDB layer asks [`classify_row`]
@@ -34,8 +35,9 @@ pub enum NotALeaseReason {
 }
 
 /// Classifies one scanned row: a lease only if `entityType` is absent or `LEASE` **and** both
-/// `leaseCounter` and `checkpoint` are present (§1.3 Rec.). Java 3.5 checks only `entityType`;
-/// the attribute check additionally ignores rows of tools that predate `entityType`.
+/// `leaseCounter` and `checkpoint` are present (`docs/leases.md`, "Other rows"). Java 3.5 checks
+/// only `entityType`; the attribute check additionally ignores rows of tools that predate
+/// `entityType`.
 pub fn classify_row(
     entity_type: Option<&str>,
     lease_key: &str,
@@ -67,9 +69,9 @@ pub enum ReservedWorkerId {
     LeaseKey(String),
 }
 
-/// `Some(reason)` when `id` must not be used as `workerId` (§1.3 Rec.): empty, equal to
-/// `Leader`, `Migration3.0`, `TableMigration3.5`, or to one of `lease_keys`. Comparison is exact
-/// (DynamoDB keys are case-sensitive).
+/// `Some(reason)` when `id` must not be used as `workerId` (`docs/leases.md`, "Worker id"): empty,
+/// equal to `Leader`, `Migration3.0`, `TableMigration3.5`, or to one of `lease_keys`. Comparison is
+/// exact (DynamoDB keys are case-sensitive).
 pub fn reserved_worker_id<'a, I>(id: &str, lease_keys: I) -> Option<ReservedWorkerId>
 where
     I: IntoIterator<Item = &'a str>,
@@ -87,7 +89,8 @@ where
 }
 
 /// Whether `key` is a multi-stream lease key, `<account>:<stream>:<creation epoch>:<shardId>`
-/// (§10), as a KCL application that consumes several streams writes them.
+/// (`docs/leases.md`, "Multi-stream"), as a KCL application that consumes several streams writes
+/// them.
 pub fn is_multi_stream_lease_key(key: &str) -> bool {
     let mut parts = key.splitn(4, ':');
     let (Some(account), Some(stream), Some(epoch), Some(shard)) =

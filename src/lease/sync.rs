@@ -1,5 +1,6 @@
-//! Shard sync and lineage (§5): which leases to create for a stream's shards, the lease for a
-//! child shard at `SHARD_END`, and the parent checks that gate a child shard.
+//! Shard sync and lineage (`docs/leases.md`, "Shard sync", "Parents first", "Child leases"): which
+//! leases to create for a stream's shards, the lease for a child shard at `SHARD_END`, and the
+//! parent checks that gate a child shard.
 //!
 //! Ported from Java `HierarchicalShardSyncer` (`EmptyLeaseTableSynchronizer`,
 //! `NonEmptyLeaseTableSynchronizer`, `checkIfDescendantAndAddNewLeasesForAncestors`),
@@ -9,7 +10,7 @@
 //! `attribute_not_exists(leaseKey)`, in the returned order (a crash part-way then leaves the
 //! oldest shards covered first, as in Java).
 //!
-//! Interpretation of §5 where it is terse:
+//! Interpretation of Java's rules where they are terse (`docs/leases.md`, "Shard sync"):
 //!
 //! * **Empty table.** Java lists shards *with a `ShardFilter`* for the initial position and
 //!   creates one lease per returned shard at the initial-position sentinel. The caller should do
@@ -327,7 +328,8 @@ pub enum MergeReadiness {
     /// All parent leases exist, or all are gone: create the child lease.
     Ready,
     /// Some parent leases exist and some do not: wait and retry (Java sleeps, or at random
-    /// 1-in-N drops the lease so another worker retries). Log `missing` at WARN (§5 Rec.).
+    /// 1-in-N drops the lease so another worker retries). Log `missing` at WARN
+    /// (`docs/leases.md`, "Child leases").
     Partial {
         present: Vec<String>,
         missing: Vec<String>,

@@ -1,5 +1,5 @@
 //! The KCL 2.x lease taker's decision, Java `DynamoDBLeaseTaker.computeLeasesToTake` and
-//! `chooseLeasesToSteal` (identical in 2.7.3 and 3.5.1; §3.3).
+//! `chooseLeasesToSteal` (identical in 2.7.3 and 3.5.1; `docs/leases.md`, "Taker").
 //!
 //! Input: one scan, each lease with its [`Staleness`] as seen by this worker
 //! ([`ExpiryTracker::observed`]). Output: a [`TakePlan`] saying which leases to take — available

@@ -1,5 +1,5 @@
-//! The lease loops' periods, as `DynamoDBLeaseCoordinator` computes them from
-//! `failoverTimeMillis` (§3.1). Pure arithmetic in whole milliseconds, with Java's integer
+//! The lease loops' periods, as `DynamoDBLeaseCoordinator` computes them from `failoverTimeMillis`
+//! (`docs/leases.md`, "Timing"). Pure arithmetic in whole milliseconds, with Java's integer
 //! division; scheduling the loops is the worker's job.
 
 use std::time::Duration;

@@ -2,11 +2,11 @@
 //!
 //! Why: an idle worker polls each shard every `idleTimeBetweenReadsInMillis`, and the SDK's
 //! request pipeline (runtime plugins, config bags, interceptors, endpoint rules, retry machinery)
-//! costs several times the work of the request itself on every call — it was most of kcl-bridge's
-//! idle CPU (`BENCHMARKS.md`). This path builds the same request the SDK builds: the awsJson1.1
-//! body, SigV4 by `aws-sigv4` (the SDK's own signer), sent to the endpoint the SDK's own rules
-//! resolve, with credentials from the client's own provider, cached until shortly before they
-//! expire.
+//! costs several times the work of the request itself on every call, which at several polls a
+//! second per shard dominates an idle worker's CPU (`docs/retrieval.md`, "Direct GetRecords").
+//! This path builds the same request the SDK builds: the awsJson1.1 body, SigV4 by `aws-sigv4`
+//! (the SDK's own signer), sent to the endpoint the SDK's own rules resolve, with credentials from
+//! the client's own provider, cached until shortly before they expire.
 //!
 //! What it leaves to the SDK: everything it does not understand. A transport error, a timeout, a
 //! 5xx, an authentication error or a body that does not parse sends the same call through the

@@ -1,12 +1,12 @@
-//! KPL (Kinesis Producer Library) de-aggregation (`leases-and-retrieval.md` §9).
+//! KPL (Kinesis Producer Library) de-aggregation (`docs/retrieval.md`, "KPL").
 //!
 //! A KPL aggregate is one Kinesis record whose data is the magic `F3 89 9A C2`, a proto2
 //! `AggregatedRecord` message, and the 16-byte MD5 of that message. [`deaggregate`] turns such a
 //! record into one [`Record`] per sub-record, carrying the container's sequence number and
 //! arrival time and the sub-record's position as `sub_sequence_number`; anything else passes
 //! through unchanged. Where the Java KCL silently passes a damaged aggregate through or drops it,
-//! we do what the document's **Rec.** lines say and report an [`AggregateIssue`] for the caller
-//! to log (with the shard id and sequence number, which this module does not know):
+//! we keep what can be kept and report an [`AggregateIssue`] for the caller to log (with the
+//! shard id and sequence number, which this module does not know):
 //!
 //! | Input | Records | Issue |
 //! |---|---|---|

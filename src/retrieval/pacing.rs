@@ -3,11 +3,11 @@
 //! Each shard waits at least `idleTimeBetweenReadsInMillis` from the start of one call to the
 //! start of the next. Left to themselves, the shards of a worker drift to unrelated phases and
 //! each wakes the process on its own: with two idle shards, half of all wake-ups are timers
-//! that could have been shared (`BENCHMARKS.md`, session 5). Here the calls start on a grid
-//! counted from one instant of the worker (its epoch), with a period a hair longer than the
-//! interval, so shards polled at the same interval fire on the same tick. A shard off the grid
-//! (its first call, after a slow call, a back-off or a full prefetch queue) waits at most a
-//! quarter of the interval longer than it must, and is on the grid within five calls.
+//! that could have been shared, and an idle worker's cost is mostly its wake-ups. Here the calls
+//! start on a grid counted from one instant of the worker (its epoch), with a period a hair
+//! longer than the interval, so shards polled at the same interval fire on the same tick. A shard
+//! off the grid (its first call, after a slow call, a back-off or a full prefetch queue) waits at
+//! most a quarter of the interval longer than it must, and is on the grid within five calls.
 //!
 //! Pure: the caller sleeps until the instant returned.
 

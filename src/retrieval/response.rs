@@ -1,7 +1,8 @@
 //! The one decoder of a GetRecords response: the awsJson 1.1 body Kinesis answers with, which
 //! is also what `aws kinesis get-records` prints (`replay` reads such files). Used by the direct
 //! GetRecords path and by `replay`; the SDK's own path turns the SDK's decoded output into the
-//! same [`Batch`] with the same rules ([`arrival_millis`]).
+//! same [`Batch`], a record without an arrival time handled alike ([`arrival_millis`]), but the
+//! SDK has read the timestamp as a binary float, so on that path it can be 1 ms early.
 //!
 //! Rules, as Java applies them (`docs/retrieval.md`, "Record fields"):
 //! * `Data` stays the base64 text it came as (a slice of the body, not a copy): the child is sent

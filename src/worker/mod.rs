@@ -1,7 +1,7 @@
 //! The Kinesis worker: `kcl-bridge app.properties`. Keeps leases in the application's DynamoDB
 //! table the way a KCL 2.x worker does (and a Java 3.x worker in
 //! `CLIENT_VERSION_CONFIG_COMPATIBLE_WITH_2X` mode), and runs one [`shard::ShardConsumer`] per
-//! held lease (`leases-and-retrieval.md` §2–5).
+//! held lease (`docs/leases.md`).
 //!
 //! One coordinator task owns the lease loop: renewals every `failoverTimeMillis / 3`, taking and
 //! stealing every taker period (and at once at start), shard sync every
@@ -310,7 +310,7 @@ impl<T: LeaseTable, R: RecordSource> Coordinator<T, R> {
         }
     }
 
-    /// Creates leases for shards that have none (`leases-and-retrieval.md` §5).
+    /// Creates leases for shards that have none (`docs/leases.md`, "Shard sync").
     async fn sync_shards(
         &mut self,
         shards: &[lease::Shard],
@@ -720,7 +720,7 @@ enum Retry {
     Fatal(WorkerError),
 }
 
-/// Stop-and-switch from Java KCL 3.x (`leases-and-retrieval.md` §4.7): on a table whose client
+/// Stop-and-switch from Java KCL 3.x (`docs/leases.md`, "Java 3.x"): on a table whose client
 /// version is 3.x, take nothing while a Java worker still updates its worker-metrics row (`lut`);
 /// exit if one is still being updated two reporting periods after we started; take over once no
 /// row has changed for two periods (a stopped worker's row stops changing).

@@ -1,7 +1,7 @@
 //! One shard consumer: runs while this worker holds the shard's lease. Waits for parent shards
 //! to finish, starts a child, feeds it batches from a bounded prefetch, and ends the session on
-//! shard end, lease loss, shutdown or child failure (`multilang-protocol.md` §3,
-//! `leases-and-retrieval.md` §5–7).
+//! shard end, lease loss, shutdown or child failure (`docs/protocol.md`, "Session";
+//! `docs/leases.md`, "Parents first", "Child leases"; `docs/retrieval.md`).
 //!
 //! A failed child is restarted from the lease's checkpoint after a growing back-off, keeping the
 //! lease; other shards are never affected. Once the lease is known lost no record reaches the
@@ -272,7 +272,8 @@ impl<T: LeaseTable, R: RecordSource> ShardConsumer<T, R> {
     /// created): Java holds the shard end and retries at random; kcl-bridge creates the child's
     /// lease anyway (its shard sync would), and the child starts once the parents whose leases
     /// exist have finished. Records of a parent without a lease that no one consumed are then
-    /// not read before the child's: this WARN names that parent (§5 Rec.).
+    /// not read before the child's: this WARN names that parent
+    /// (`docs/leases.md`, "Child leases").
     async fn warn_of_a_missing_merge_parent(&self, child: &ChildShard) {
         if child.parents.len() < 2 {
             return;
@@ -312,8 +313,9 @@ fn position(r: &Record) -> ExtendedSequenceNumber {
     )
 }
 
-/// The first iterator for a checkpoint (`leases-and-retrieval.md` §7): a numeric checkpoint is
-/// re-read with `AT_SEQUENCE_NUMBER` and the checkpointed record filtered out locally.
+/// The first iterator for a checkpoint (`docs/retrieval.md`, "Start position"): a numeric
+/// checkpoint is re-read with `AT_SEQUENCE_NUMBER` and the checkpointed record filtered out
+/// locally.
 fn start_position(
     checkpoint: &ExtendedSequenceNumber,
     at_timestamp: Option<i64>,

@@ -6,7 +6,7 @@ use kcl_bridge::config::{self, CredentialsProvider, InitialPosition, RetrievalMo
 
 use crate::harness;
 
-/// amazon_kclpy 3.2.0's `samples/sample.properties` (configuration.md §6.1).
+/// amazon_kclpy 3.2.0's `samples/sample.properties` (`docs/configuration.md`, "Fixtures").
 #[test]
 fn kclpy_sample_properties_from_the_sdist() {
     let path = harness::kclpy_sdist().join("samples/sample.properties");

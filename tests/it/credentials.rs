@@ -354,8 +354,8 @@ async fn a_named_profile_supplies_the_credentials() {
 }
 
 /// Java's `proxy*` keys have no equivalent; the environment's `HTTP(S)_PROXY` does the job
-/// (`configuration.md` §2.8). Every AWS call, GetRecords sent directly among them, goes through
-/// the proxy, with its credentials, and the log never shows them.
+/// (`docs/configuration.md`, "Proxy"). Every AWS call, GetRecords sent directly among them, goes
+/// through the proxy, with its credentials, and the log never shows them.
 #[tokio::test(flavor = "multi_thread")]
 async fn aws_calls_go_through_the_proxy_the_environment_names() {
     let moto = Moto::start();

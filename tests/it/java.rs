@@ -234,7 +234,7 @@ async fn java_then_kcl_bridge_then_java() {
     let second = put_records(&k, &app, 20..30).await;
     // Java never releases its leases: kcl-bridge waits out two worker-metrics periods (2 s),
     // sees the leases unchanged for failoverTimeMillis (3 s) and takes them at its next taker
-    // run (every 6.05 s); measured ~6 s. Four taker periods at most.
+    // run (every 6.05 s), so about 6 s; the limit allows four taker periods.
     let mut bridge = start_and_resume(
         dir.path(),
         "bridge",

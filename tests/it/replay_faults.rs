@@ -546,7 +546,8 @@ fn records_from_a_pipe_replay_as_from_a_file() {
 }
 
 /// A child's stderr reaches the daemon's stderr, tagged with its shard, at whatever level the
-/// daemon logs (users grep for their tracebacks; protocol §1.5 Rec.); `child=off` silences it.
+/// daemon logs (users grep for their tracebacks; `docs/protocol.md`, "Child stderr"); `child=off`
+/// silences it.
 #[test]
 fn child_stderr_survives_a_quieter_log_level() {
     let body = r#"

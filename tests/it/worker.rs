@@ -345,7 +345,7 @@ async fn two_workers_share_then_fail_over() {
         counts
     };
     // The steal toward 2/2 comes at the lease taker's next run, every 2 × failoverTimeMillis
-    // (6 s here; measured ~6.4 s from start): three such periods at most.
+    // (6 s here): the limit allows three such periods.
     eventually(Duration::from_secs(18), "leases split 2/2", || async {
         let c = owners(s.rows().await);
         c.get("a") == Some(&2) && c.get("b") == Some(&2)
@@ -1119,8 +1119,9 @@ async fn a_stolen_lease_starts_only_after_its_old_owner_let_go() {
     }
 }
 
-/// A lease table written by a multi-stream KCL application is refused at start-up (§10 Rec.):
-/// sharing it would start a second set of leases for the same shards. Nothing is written.
+/// A lease table written by a multi-stream KCL application is refused at start-up
+/// (`docs/leases.md`, "Multi-stream"): sharing it would start a second set of leases for the same
+/// shards. Nothing is written.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_multi_stream_lease_table_is_refused() {
     use aws_sdk_dynamodb::types::AttributeValue as A;
@@ -1675,7 +1676,7 @@ async fn split_and_merge() {
 /// A merge whose other parent has no lease (here: a table holding one parent's lease, and a
 /// worker told to skip the shard sync that would create the other's): the child's lease is
 /// created at the leased parent's end all the same, a WARN names the parent without a lease
-/// (§5 Rec.), and the child's records follow the leased parent's.
+/// (`docs/leases.md`, "Child leases"), and the child's records follow the leased parent's.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_merge_parent_without_a_lease_is_named() {
     let s = Scene::with_ferro("halfmerge", 2, None).await;
