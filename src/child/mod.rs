@@ -160,6 +160,9 @@ pub struct ShardChild {
     stdin: Option<mpsc::UnboundedSender<Vec<u8>>>,
     /// Fires with the error if a stdin write fails.
     write_failed: Option<oneshot::Receiver<io::Error>>,
+    /// Written lines come back here to be the next batch's buffer: a batch line is many MB, and a
+    /// fresh buffer for each would cost its page faults every time.
+    spare: mpsc::Receiver<Vec<u8>>,
     writer: Option<JoinHandle<()>>,
     stdout: LineReader<Box<dyn AsyncRead + Send + Unpin>>,
     stderr: Option<JoinHandle<()>>,
@@ -186,7 +189,8 @@ impl ShardChild {
         info!(pid = process.id(), launcher = ?spec.launcher, "started record processor");
         let (tx, rx) = mpsc::unbounded_channel::<Vec<u8>>();
         let (failed_tx, failed_rx) = oneshot::channel();
-        let writer = tokio::spawn(write_stdin(stdin, rx, failed_tx));
+        let (spare_tx, spare_rx) = mpsc::channel(1);
+        let writer = tokio::spawn(write_stdin(stdin, rx, failed_tx, spare_tx));
         let stderr = tokio::spawn(
             forward_stderr(stderr, shard_id.to_owned()).instrument(tracing::Span::current()),
         );
@@ -195,6 +199,7 @@ impl ShardChild {
             process,
             stdin: Some(tx),
             write_failed: Some(failed_rx),
+            spare: spare_rx,
             writer: Some(writer),
             stdout: LineReader::new(stdout, LineDecoder::default()),
             stderr: Some(stderr),
@@ -257,7 +262,8 @@ impl ShardChild {
                 .iter()
                 .map(|r| (r.sequence_number.as_str(), r.sub_sequence_number)),
         );
-        let mut msg = Vec::new();
+        let mut msg = self.spare.try_recv().unwrap_or_default();
+        msg.clear();
         protocol::encode_process_records(&mut msg, records, millis_behind_latest);
         self.exchange(
             Action::ProcessRecords,
@@ -614,6 +620,7 @@ async fn write_stdin(
     mut stdin: Box<dyn AsyncWrite + Send + Unpin>,
     mut lines: mpsc::UnboundedReceiver<Vec<u8>>,
     failed: oneshot::Sender<io::Error>,
+    spare: mpsc::Sender<Vec<u8>>,
 ) {
     while let Some(line) = lines.recv().await {
         let written = match stdin.write_all(&line).await {
@@ -625,6 +632,9 @@ async fn write_stdin(
             failed.send(e).unwrap_or_default();
             return;
         }
+        // One spare is enough (one batch is in flight at a time); with the slot full, this
+        // buffer is simply freed.
+        drop(spare.try_send(line));
     }
     if let Err(e) = stdin.shutdown().await {
         debug!(error = %e, "closing the record processor's stdin");

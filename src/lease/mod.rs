@@ -3,8 +3,9 @@
 //!
 //! What lives here:
 //!
-//! * [`Lease`] and [`HashKeyRange`], mapped 1:1 to lease-table attributes by the DynamoDB layer
-//!   (`lease::dynamo`, written elsewhere);
+//! * [`Lease`] and [`HashKeyRange`], mapped 1:1 to lease-table attributes;
+//! * [`table`]: the [`LeaseTable`] trait the worker writes leases through, with DynamoDB's
+//!   conditional writes as outcomes ([`Written`]);
 //! * [`row`]: which lease-table rows are leases at all, and which worker ids are reserved
 //!   (`docs/leases.md`, "Other rows", "Worker id");
 //! * [`expiry`]: expiry by local observation of `leaseCounter` ([`ExpiryTracker`];
@@ -16,8 +17,11 @@
 //! * [`cleanup`]: when a finished shard's lease may be deleted (`docs/leases.md`, "Cleanup");
 //! * [`timing`]: the renewer and taker periods (`docs/leases.md`, "Timing").
 //!
-//! What must not live here: I/O of any kind (no DynamoDB, no Kinesis, no files), `tokio`, AWS SDK
-//! types, reading the clock or a random source on its own. Time is always passed in as
+//! And the two tables: [`dynamo`] (the I/O: DynamoDB through the SDK) and [`memory`] (the same
+//! rules in memory, for unit tests).
+//!
+//! What must not live here, outside `dynamo`: I/O of any kind (no DynamoDB, no Kinesis, no files),
+//! AWS SDK types, reading the clock or a random source on its own. Time is always passed in as
 //! [`std::time::Instant`]; randomness is injected through [`Chooser`], so every decision is
 //! reproducible in tests. Nothing here logs: callers log the returned decisions.
 
