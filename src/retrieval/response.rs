@@ -182,13 +182,15 @@ fn decimal_seconds_to_millis(text: &str) -> Option<i64> {
     let point = usize::try_from(point.max(0)).ok()?;
     let (int_part, rest) = digits.split_at(point.min(digits.len()));
     let mut magnitude: i64 = 0;
-    for d in int_part.iter().chain(std::iter::repeat_n(
-        &b'0',
-        point.saturating_sub(digits.len()),
-    )) {
+    for d in int_part {
         magnitude = magnitude
             .checked_mul(10)?
             .checked_add(i64::from(d - b'0'))?;
+    }
+    // Zeros the exponent adds after the digits (at once: `0e999999999` is no long loop).
+    if magnitude != 0 {
+        let padding = u32::try_from(point.saturating_sub(digits.len())).ok()?;
+        magnitude = magnitude.checked_mul(10_i64.checked_pow(padding)?)?;
     }
     let below = rest.iter().any(|d| *d != b'0');
     Some(if negative {
@@ -221,6 +223,8 @@ mod tests {
             ("000123.4", Some(123_400)),
             ("-1.5", Some(-1500)),
             ("-0.0005", Some(-1)),
+            ("0e999999999", Some(0)),
+            ("1e30", None),
             (
                 "\"2018-12-17T22:08:34.456000+00:00\"",
                 Some(1_545_084_514_456),
