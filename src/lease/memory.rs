@@ -3,8 +3,8 @@
 //! requires the same outcomes, so the two cannot drift apart.
 //!
 //! Besides the [`LeaseTable`] calls it lets a test act as another worker ([`MemoryLeaseTable::update`],
-//! [`MemoryLeaseTable::put`]), put KCL 3.x rows beside the leases, make calls fail
-//! ([`MemoryLeaseTable::fail`]), and watch every call ([`MemoryLeaseTable::observe`]).
+//! [`MemoryLeaseTable::put`]), make calls fail ([`MemoryLeaseTable::fail`]), and watch every call
+//! ([`MemoryLeaseTable::observe`]). It holds leases only: no KCL 3.x metadata rows.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -22,9 +22,6 @@ type Observer = Arc<dyn Fn(String) + Send + Sync>;
 struct State {
     exists: bool,
     leases: BTreeMap<String, Lease>,
-    other_rows: Vec<OtherRow>,
-    /// Rows of other tables (the KCL 3.0–3.4 metadata tables), by table name.
-    other_tables: HashMap<String, Vec<OtherRow>>,
     /// Calls to fail: operation name → the errors to answer with, in order.
     failures: HashMap<&'static str, Vec<TableError>>,
 }
@@ -116,18 +113,6 @@ impl MemoryLeaseTable {
         self.state().leases.values().cloned().collect()
     }
 
-    /// Puts a row that is not a lease into the table (KCL 3.5 metadata).
-    pub fn put_other_row(&self, row: OtherRow) {
-        let mut state = self.state();
-        state.other_rows.retain(|r| r.key != row.key);
-        state.other_rows.push(row);
-    }
-
-    /// Puts rows into another table (the KCL 3.0–3.4 metadata tables).
-    pub fn put_other_table(&self, table: &str, rows: Vec<OtherRow>) {
-        self.state().other_tables.insert(table.to_owned(), rows);
-    }
-
     /// A counter-conditioned write: `apply` runs if the lease exists at `lease.counter` and
     /// `condition` holds for it.
     fn counter_write(
@@ -188,25 +173,16 @@ impl LeaseTable for MemoryLeaseTable {
             }
             Scan {
                 leases: state.leases.values().cloned().collect(),
-                other_rows: state.other_rows.clone(),
+                other_rows: Vec::new(),
             }
         };
         self.tell("scan".to_owned());
         Ok(scan)
     }
 
-    async fn scan_legacy_metadata(
-        &self,
-        coordinator_state: &str,
-        worker_metrics: &str,
-    ) -> Result<Vec<OtherRow>, TableError> {
-        let state = self.state();
-        Ok([coordinator_state, worker_metrics]
-            .iter()
-            .filter_map(|t| state.other_tables.get(*t))
-            .flatten()
-            .cloned()
-            .collect())
+    /// No KCL 3.x rows: the tests' applications are 2.x ones.
+    async fn scan_legacy_metadata(&self, _: &str, _: &str) -> Result<Vec<OtherRow>, TableError> {
+        Ok(Vec::new())
     }
 
     async fn get(&self, key: &str) -> Result<Option<Lease>, TableError> {
@@ -222,8 +198,7 @@ impl LeaseTable for MemoryLeaseTable {
         }
         let created = {
             let mut state = self.state();
-            let absent = !state.leases.contains_key(&lease.key)
-                && !state.other_rows.iter().any(|r| r.key == lease.key);
+            let absent = !state.leases.contains_key(&lease.key);
             if absent {
                 state.leases.insert(lease.key.clone(), lease.clone());
             }

@@ -67,11 +67,6 @@ impl Sender {
         }
         Ok(())
     }
-
-    /// Bytes queued now.
-    pub fn queued(&self) -> usize {
-        self.budget.queued()
-    }
 }
 
 /// The consumer's end.

@@ -134,10 +134,8 @@ pub async fn run(
 fn polling_settings(config: &Config) -> PollingSettings {
     PollingSettings {
         max_records: config.max_records,
-        idle_between_reads: config
-            .polling
-            .idle_time_between_reads
-            .max(Duration::from_millis(200)),
+        // At least 200 ms: the configuration raises a lower value.
+        idle_between_reads: config.polling.idle_time_between_reads,
         reduced_tps_below: config
             .polling
             .millis_behind_latest_threshold_for_reduced_tps,

@@ -11,6 +11,7 @@
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::AbortOnDropHandle;
 use tracing::{debug, error, info, warn};
 
 use super::held::{HeldLease, LeaseSink};
@@ -176,8 +177,9 @@ impl<T: LeaseTable, R: RecordSource> ShardConsumer<T, R> {
         // child never makes memory grow.
         let (tx, mut rx) = prefetch::queue(prefetch::LIMIT, prefetch::BATCHES);
         let (source, shard) = (self.source.clone(), self.shard_id.clone());
-        let reader = tokio::spawn(async move { source.read(shard, start_at, tx).await });
-        let _abort_reader = AbortOnDrop(reader);
+        let _reader = AbortOnDropHandle::new(tokio::spawn(async move {
+            source.read(shard, start_at, tx).await
+        }));
         // Records at or below this position were delivered (or checkpointed) already.
         let mut delivered_up_to = start;
         loop {
@@ -295,14 +297,6 @@ impl<T: LeaseTable, R: RecordSource> ShardConsumer<T, R> {
                  with leases have finished, so records of the parent without one are not read first"
             );
         }
-    }
-}
-
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
     }
 }
 
