@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 
 /// The digits of a decimal sequence number with leading zeros removed (`"0"` for zero), so that
 /// comparing by length, then lexically, is comparing as numbers; `None` if `s` is not one.
-fn number_digits(s: &str) -> Option<&str> {
+pub fn number_digits(s: &str) -> Option<&str> {
     if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }

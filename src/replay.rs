@@ -16,7 +16,8 @@ use serde::{Deserialize, Serialize};
 use tracing::{error, info, info_span, warn, Instrument};
 
 use crate::checkpoint::{
-    CheckpointError, CheckpointState, ExtendedSequenceNumber, MemorySink, SequenceNumber,
+    number_digits, CheckpointError, CheckpointState, ExtendedSequenceNumber, MemorySink,
+    SequenceNumber,
 };
 use crate::child::{ChildError, ChildSpec, ShardChild};
 use crate::config::Config;
@@ -396,8 +397,10 @@ impl<'f> LineParser<'f> {
         };
         let sequence_number = match parsed.sequence_number {
             None => next_sequence_number(records.last().map(|r| r.sequence_number.as_str())),
-            Some(serde_json::Value::String(s)) if is_decimal(&s) => s,
-            Some(serde_json::Value::Number(n)) if is_decimal(&n.to_string()) => n.to_string(),
+            Some(serde_json::Value::String(s)) if number_digits(&s).is_some() => s,
+            Some(serde_json::Value::Number(n)) if number_digits(&n.to_string()).is_some() => {
+                n.to_string()
+            }
             Some(other) => {
                 return Err(err(
                     number,
@@ -486,10 +489,6 @@ fn from_get_records(body: bytes::Bytes, now_ms: i64) -> Result<ShardRecords, Str
     let mut shards = ShardRecords::new();
     shards.insert(DEFAULT_SHARD_ID.to_owned(), batch.records);
     Ok(shards)
-}
-
-fn is_decimal(s: &str) -> bool {
-    !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// Whether `r` comes after `prev` in a shard: sequence numbers (decimal digits, any length)

@@ -19,6 +19,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::{hash_range, Batch, ChildShard};
+use crate::checkpoint::number_digits;
 use crate::protocol::{Payload, Record};
 
 /// A response that cannot be used: which record (if one) and why.
@@ -111,7 +112,7 @@ fn record(body: &bytes::Bytes, r: WireRecord<'_>, received_ms: i64) -> Result<Re
         Cow::Owned(b64) => b64.into(),
     };
     let data = Payload::base64(text).map_err(|e| format!("Data is not valid base64: {e}"))?;
-    if r.sequence_number.is_empty() || !r.sequence_number.bytes().all(|b| b.is_ascii_digit()) {
+    if number_digits(&r.sequence_number).is_none() {
         return Err(format!(
             "SequenceNumber {:?} is not decimal digits",
             r.sequence_number
